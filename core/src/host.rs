@@ -1,0 +1,308 @@
+//! The [`Host`] trait: the POSIX `*at`-style operations a passthrough
+//! filesystem needs from the machine below it.
+//!
+//! [`crate::passthrough::PassthroughFs`] holds all passthrough logic (inode
+//! and handle tables, caches, ownership, permission rules) once, over this
+//! trait; a host crate (`arcbox-fs-linux`, `arcbox-fs-macos`, the in-memory
+//! host) is a thin layer of system calls.
+//!
+//! Contract for every implementation:
+//! - Values are Linux wire values in both directions: errnos ([`Errno`]),
+//!   open flags ([`OpenFlags`]), `st_mode` bits ([`crate::abi::mode`]),
+//!   whence, rename and fallocate flags, `DT_*` types. A non-Linux host
+//!   translates.
+//! - Names arrive validated ([`Name`]): one component, never `.`/`..`/`/`.
+//!   Every operation resolves exactly one component relative to a handle
+//!   and never follows a symlink there (no `chown`, `chmod`, `utimens`,
+//!   `open`, xattr call ever acts on a symlink's target). Nothing outside the
+//!   shared directory is ever reached.
+//! - Device nodes, FIFOs and sockets are never opened for I/O.
+//! - No host call blocks on a lock the core holds (the core holds none across calls).
+
+use crate::abi::{FallocateMode, FileLock, Kstatfs, OpenFlags, RenameFlags, Whence};
+use crate::errno::Result;
+use crate::name::Name;
+use crate::time::Timespec;
+
+/// Host identity of an inode: the key of the passthrough's inode table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostKey {
+    /// Device of the containing filesystem (`st_dev`).
+    pub dev: u64,
+    /// Inode number (`st_ino`).
+    pub ino: u64,
+    /// Mount id where the host has one (Linux `statx` `STATX_MNT_ID`), else 0.
+    pub mnt_id: u64,
+}
+
+/// File status, in Linux wire terms (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    /// Identity.
+    pub key: HostKey,
+    /// Type and permission bits, Linux `S_IF*` values.
+    pub mode: u32,
+    /// Hard links.
+    pub nlink: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Device number for device nodes, Linux `new_encode_dev` encoding.
+    pub rdev: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Preferred I/O size.
+    pub blksize: u32,
+    /// 512-byte blocks allocated.
+    pub blocks: u64,
+    /// Access time.
+    pub atime: Timespec,
+    /// Modification time.
+    pub mtime: Timespec,
+    /// Status change time.
+    pub ctime: Timespec,
+    /// Birth time, where the host knows it.
+    pub btime: Option<Timespec>,
+}
+
+/// The requesting caller, for the ownership of new objects: a new file,
+/// directory, node or symlink is owned by `uid` and by `gid` (or by the parent
+/// directory's group where it has the set-group-id bit, as the kernel does).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Creds {
+    /// Caller's filesystem uid.
+    pub uid: u32,
+    /// Caller's filesystem gid.
+    pub gid: u32,
+    /// A supplementary group (`FUSE_CREATE_SUPP_GROUP`).
+    pub supp_gid: Option<u32>,
+}
+
+/// A timestamp to set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetTime {
+    /// The host's current time (`UTIME_NOW`).
+    Now,
+    /// This time.
+    At(Timespec),
+}
+
+/// Attribute changes for [`Host::setattr`]; `None` leaves a field alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SetAttrs {
+    /// New permission bits (`chmod`; only `0o7777` bits).
+    pub mode: Option<u32>,
+    /// New owner.
+    pub uid: Option<u32>,
+    /// New group.
+    pub gid: Option<u32>,
+    /// New size (`truncate`).
+    pub size: Option<u64>,
+    /// New access time.
+    pub atime: Option<SetTime>,
+    /// New modification time.
+    pub mtime: Option<SetTime>,
+    /// Clear set-user-id / set-group-id as a write by an unprivileged caller would.
+    pub kill_suidgid: bool,
+}
+
+/// One directory entry from [`Host::readdir`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirEntry<'a> {
+    /// Inode number.
+    pub ino: u64,
+    /// Cookie to resume reading after this entry (pass it as `offset`).
+    pub next: u64,
+    /// `DT_*` type (Linux values; 0 = unknown).
+    pub typ: u32,
+    /// Name, including `.` and `..`.
+    pub name: &'a [u8],
+}
+
+/// A change made on the host behind the server's back, for cache invalidation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostChange<'a> {
+    /// `name` appeared, disappeared or changed in the directory `dir`.
+    Entry {
+        /// The directory.
+        dir: HostKey,
+        /// The entry's name.
+        name: &'a [u8],
+    },
+    /// The inode's attributes or data changed.
+    Inode(HostKey),
+    /// Events were lost: drop every cache.
+    Overflow,
+}
+
+/// The operating system below a passthrough. See the module docs for the contract.
+pub trait Host: Send + Sync {
+    /// A reference to an inode that allows no I/O (Linux: an `O_PATH` fd or a
+    /// file handle). Held for as long as the guest knows the inode.
+    type Inode: Send + Sync;
+    /// A file open for I/O.
+    type File: Send + Sync;
+    /// An open directory stream. Hosts synchronise concurrent reads of one stream.
+    type Dir: Send + Sync;
+
+    /// The shared directory.
+    fn root(&self) -> Result<(Self::Inode, Stat)>;
+
+    /// `name` in `parent`, not following a final symlink.
+    fn lookup(&self, parent: &Self::Inode, name: Name<'_>) -> Result<(Self::Inode, Stat)>;
+
+    /// Status of an inode (no symlink following).
+    fn stat(&self, inode: &Self::Inode) -> Result<Stat>;
+
+    /// Status of an open file.
+    fn fstat(&self, file: &Self::File) -> Result<Stat> {
+        let _ = file;
+        Err(crate::Errno::ENOSYS)
+    }
+
+    /// Opens a regular file or directory for I/O with Linux `flags`
+    /// (`O_CREAT`, `O_EXCL`, `O_NOCTTY` ignored; `O_NOFOLLOW` implied).
+    /// Device nodes, FIFOs and sockets: `EACCES`.
+    fn open(&self, inode: &Self::Inode, flags: OpenFlags) -> Result<Self::File>;
+
+    /// Creates and opens regular file `name` (`mode`: permission bits after
+    /// umask), owned by `creds`. `O_EXCL` in `flags` makes an existing name
+    /// `EEXIST`; otherwise an existing regular file is opened.
+    fn create(
+        &self,
+        parent: &Self::Inode,
+        name: Name<'_>,
+        flags: OpenFlags,
+        mode: u32,
+        creds: &Creds,
+    ) -> Result<(Self::Inode, Self::File, Stat)>;
+
+    /// Creates a node (`mode` holds the `S_IF*` type: regular, FIFO, socket,
+    /// character or block device) owned by `creds`.
+    fn mknod(&self, parent: &Self::Inode, name: Name<'_>, mode: u32, rdev: u32, creds: &Creds) -> Result<(Self::Inode, Stat)>;
+
+    /// Creates a directory owned by `creds`.
+    fn mkdir(&self, parent: &Self::Inode, name: Name<'_>, mode: u32, creds: &Creds) -> Result<(Self::Inode, Stat)>;
+
+    /// Creates a symlink to `target` (stored verbatim, never resolved) owned by `creds`.
+    fn symlink(&self, parent: &Self::Inode, name: Name<'_>, target: &[u8], creds: &Creds) -> Result<(Self::Inode, Stat)>;
+
+    /// A new hard link `newname` in `newparent` to `inode` (which may be a
+    /// symlink; never its target). Returns the inode's new status.
+    fn link(&self, inode: &Self::Inode, newparent: &Self::Inode, newname: Name<'_>) -> Result<Stat>;
+
+    /// Removes a non-directory.
+    fn unlink(&self, parent: &Self::Inode, name: Name<'_>) -> Result<()>;
+
+    /// Removes an empty directory.
+    fn rmdir(&self, parent: &Self::Inode, name: Name<'_>) -> Result<()>;
+
+    /// Renames, with Linux `renameat2` flags.
+    fn rename(
+        &self,
+        parent: &Self::Inode,
+        name: Name<'_>,
+        newparent: &Self::Inode,
+        newname: Name<'_>,
+        flags: RenameFlags,
+    ) -> Result<()>;
+
+    /// Reads a symlink's target into `buf`; returns its length (`ERANGE`-free:
+    /// a longer target is truncated to `buf`, as `readlink(2)` does).
+    fn readlink(&self, inode: &Self::Inode, buf: &mut [u8]) -> Result<usize>;
+
+    /// Changes attributes, through `file` where given (ftruncate, fchmod,
+    /// futimens) and never through a symlink: on a symlink `mode` is
+    /// `EOPNOTSUPP`, ownership and times apply to the link itself.
+    fn setattr(&self, inode: &Self::Inode, file: Option<&Self::File>, attrs: &SetAttrs) -> Result<Stat>;
+
+    /// `preadv` at `offset` into `bufs`; returns the bytes read (0 at EOF).
+    fn read(&self, file: &Self::File, offset: u64, bufs: &mut [&mut [u8]]) -> Result<usize>;
+
+    /// `pwritev` of `bufs` at `offset`; returns the bytes written. With
+    /// `kill_priv`, clears set-user-id, set-group-id and
+    /// `security.capability` as a write by an unprivileged process would.
+    fn write(&self, file: &Self::File, offset: u64, bufs: &[&[u8]], kill_priv: bool) -> Result<usize>;
+
+    /// Called on every guest `close(2)` of a file: release POSIX locks of
+    /// `lock_owner` (Linux: `close(dup(fd))`).
+    fn flush(&self, file: &Self::File, lock_owner: u64) -> Result<()> {
+        let _ = (file, lock_owner);
+        Ok(())
+    }
+
+    /// `fsync` / `fdatasync`.
+    fn fsync(&self, file: &Self::File, datasync: bool) -> Result<()>;
+
+    /// `fsync` of a directory.
+    fn fsyncdir(&self, dir: &Self::Dir, datasync: bool) -> Result<()>;
+
+    /// `fallocate` with Linux modes. Never shrinks a file unless a mode asks.
+    fn fallocate(&self, file: &Self::File, mode: FallocateMode, offset: u64, len: u64) -> Result<()>;
+
+    /// `lseek` (only `Data` and `Hole` matter; `Set`/`Cur`/`End` are resolved by the caller).
+    fn lseek(&self, file: &Self::File, offset: u64, whence: Whence) -> Result<u64>;
+
+    /// `copy_file_range`; returns the bytes copied.
+    fn copy_file_range(&self, src: &Self::File, src_off: u64, dst: &Self::File, dst_off: u64, len: u64, flags: u32) -> Result<u64>;
+
+    /// `statfs` of the filesystem holding `inode`.
+    fn statfs(&self, inode: &Self::Inode) -> Result<Kstatfs>;
+
+    /// An xattr value; with an empty `buf`, its size. `ENODATA` if absent,
+    /// `ERANGE` if `buf` is too small.
+    fn getxattr(&self, inode: &Self::Inode, name: &[u8], buf: &mut [u8]) -> Result<usize>;
+
+    /// NUL-separated xattr names; with an empty `buf`, the size.
+    fn listxattr(&self, inode: &Self::Inode, buf: &mut [u8]) -> Result<usize>;
+
+    /// Sets an xattr (`flags`: `XATTR_CREATE` / `XATTR_REPLACE`).
+    fn setxattr(&self, inode: &Self::Inode, name: &[u8], value: &[u8], flags: u32) -> Result<()>;
+
+    /// Removes an xattr.
+    fn removexattr(&self, inode: &Self::Inode, name: &[u8]) -> Result<()>;
+
+    /// Opens a directory stream.
+    fn opendir(&self, inode: &Self::Inode) -> Result<Self::Dir>;
+
+    /// Reads entries from cookie `offset` (0 = start), calling `f` for each
+    /// until `f` returns `false` or the directory ends. Cookies are stable for
+    /// the life of the stream.
+    fn readdir(&self, dir: &Self::Dir, offset: u64, f: &mut dyn FnMut(DirEntry<'_>) -> bool) -> Result<()>;
+
+    /// POSIX lock test (`F_OFD_GETLK`-style, per `owner`).
+    fn getlk(&self, file: &Self::File, owner: u64, lock: &FileLock) -> Result<FileLock>;
+
+    /// POSIX lock set (`sleep`: wait), per `owner`.
+    fn setlk(&self, file: &Self::File, owner: u64, lock: &FileLock, sleep: bool) -> Result<()>;
+
+    /// BSD `flock` (`lock.typ`: `F_RDLCK` shared, `F_WRLCK` exclusive, `F_UNLCK`).
+    fn flock(&self, file: &Self::File, lock: &FileLock, sleep: bool) -> Result<()>;
+
+    /// An unnamed temporary file in `parent` (`O_TMPFILE`), owned by `creds`.
+    fn tmpfile(&self, parent: &Self::Inode, flags: OpenFlags, mode: u32, creds: &Creds) -> Result<(Self::Inode, Self::File, Stat)> {
+        let _ = (parent, flags, mode, creds);
+        Err(crate::Errno::EOPNOTSUPP)
+    }
+
+    /// `syncfs` of the filesystem holding `inode`.
+    fn syncfs(&self, inode: &Self::Inode) -> Result<()>;
+
+    /// Starts watching a directory for changes made outside the server (a
+    /// negative entry or cached attributes depend on it). Default: no watcher.
+    fn watch(&self, dir: &Self::Inode) {
+        let _ = dir;
+    }
+
+    /// Reports changes seen since the last call. Default: none (callers then
+    /// rely on cache timeouts).
+    fn drain_changes(&self, f: &mut dyn FnMut(HostChange<'_>)) {
+        let _ = f;
+    }
+
+    /// Whether this host reports changes through [`Host::drain_changes`].
+    fn has_watcher(&self) -> bool {
+        false
+    }
+}

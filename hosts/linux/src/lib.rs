@@ -1,0 +1,1 @@
+//! Linux host for arcbox-fs over rustix.

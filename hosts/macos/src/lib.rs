@@ -1,0 +1,1 @@
+//! macOS host for arcbox-fs.

@@ -1,0 +1,1 @@
+//! loom models of arcbox-fs shared structures.

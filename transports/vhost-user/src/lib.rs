@@ -1,0 +1,1 @@
+//! vhost-user backend and the arcbox-virtiofsd binary.

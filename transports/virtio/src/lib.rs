@@ -1,0 +1,1 @@
+//! no_std virtio-fs transport: split virtqueues, virtio-fs device, virtio-mmio.
