@@ -31,6 +31,10 @@ pub mod fs;
 pub mod host;
 pub mod io;
 pub mod name;
+#[cfg(feature = "alloc")]
+pub mod passthrough;
+#[cfg(feature = "alloc")]
+pub mod memfs;
 pub mod reply;
 pub mod request;
 pub mod time;

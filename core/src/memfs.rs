@@ -1,0 +1,1 @@
+//! An in-memory filesystem (placeholder module; being written).

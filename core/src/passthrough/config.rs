@@ -1,0 +1,146 @@
+//! Passthrough configuration: cache modes and timeouts (modelled on
+//! virtiofsd's `--cache` modes), and the embedder-facing [`FsConfig`].
+
+use alloc::string::String;
+use core::time::Duration;
+
+/// How much the guest kernel may cache (virtiofsd's `--cache`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CacheMode {
+    /// No caching: entry and attribute timeouts 0, `FOPEN_DIRECT_IO` on every
+    /// open. Every access reaches the server.
+    Never,
+    /// Metadata is cached for the timeout; file data is not kept across opens.
+    Metadata,
+    /// Metadata cached for the timeout; file data kept while unchanged
+    /// (`FUSE_AUTO_INVAL_DATA`). The default.
+    #[default]
+    Auto,
+    /// Everything cached for long periods (`FOPEN_KEEP_CACHE`,
+    /// `FOPEN_CACHE_DIR`): only for shares nobody else modifies.
+    Always,
+}
+
+impl CacheMode {
+    /// Parses `never`, `metadata`, `auto` or `always` (also virtiofsd's `none`).
+    pub fn parse(s: &str) -> Option<CacheMode> {
+        match s {
+            "never" | "none" => Some(CacheMode::Never),
+            "metadata" => Some(CacheMode::Metadata),
+            "auto" => Some(CacheMode::Auto),
+            "always" => Some(CacheMode::Always),
+            _ => None,
+        }
+    }
+
+    /// The name `parse` accepts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheMode::Never => "never",
+            CacheMode::Metadata => "metadata",
+            CacheMode::Auto => "auto",
+            CacheMode::Always => "always",
+        }
+    }
+}
+
+/// Tuning of [`crate::passthrough::PassthroughFs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PassthroughConfig {
+    /// Cache mode.
+    pub cache: CacheMode,
+    /// How long the guest may cache a name (0 with `CacheMode::Never`).
+    pub entry_timeout: Duration,
+    /// How long the guest may cache attributes (0 with `CacheMode::Never`).
+    pub attr_timeout: Duration,
+    /// How long the guest may cache a negative lookup (nodeid 0 reply); 0
+    /// answers `ENOENT` instead. Ignored with `CacheMode::Never`.
+    pub negative_timeout: Duration,
+    /// Server-side negative cache: repeated misses never reach the host.
+    pub negative_cache: bool,
+    /// Let the guest cache writes (`FUSE_WRITEBACK_CACHE`).
+    pub writeback_cache: bool,
+    /// Serve extended attributes (else `ENOSYS` / `EOPNOTSUPP`).
+    pub xattr: bool,
+    /// Offer READDIRPLUS.
+    pub readdirplus: bool,
+    /// Mark mount points inside the share as submounts (`FUSE_SUBMOUNTS`).
+    pub announce_submounts: bool,
+    /// Clear suid/sgid/capabilities on write, chown and truncate as the
+    /// kernel would (`FUSE_HANDLE_KILLPRIV_V2`).
+    pub killpriv_v2: bool,
+    /// Create new objects owned by the requesting uid/gid (needs privilege on
+    /// the host; without it objects are owned by the server's user).
+    pub honor_creds: bool,
+}
+
+impl PassthroughConfig {
+    /// Timeouts and flags for `mode`, with `timeout` as the metadata timeout
+    /// (`Metadata` / `Auto`; `Always` uses a day, `Never` zero).
+    pub fn for_mode(mode: CacheMode, timeout: Duration) -> PassthroughConfig {
+        let t = match mode {
+            CacheMode::Never => Duration::ZERO,
+            CacheMode::Metadata | CacheMode::Auto => timeout,
+            CacheMode::Always => Duration::from_secs(86400),
+        };
+        PassthroughConfig {
+            cache: mode,
+            entry_timeout: t,
+            attr_timeout: t,
+            negative_timeout: t,
+            negative_cache: mode != CacheMode::Never,
+            writeback_cache: false,
+            xattr: true,
+            readdirplus: true,
+            announce_submounts: false,
+            killpriv_v2: true,
+            honor_creds: true,
+        }
+    }
+}
+
+impl Default for PassthroughConfig {
+    fn default() -> Self {
+        PassthroughConfig::for_mode(CacheMode::Auto, Duration::from_secs(1))
+    }
+}
+
+/// What an embedder (a VMM, the daemons) configures for one shared directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FsConfig {
+    /// virtio-fs tag the guest mounts by (at most 36 bytes; virtio 1.2 §5.11.4).
+    pub tag: String,
+    /// Host directory to share.
+    pub source: String,
+    /// Worker threads serving requests.
+    pub num_threads: usize,
+    /// Let the guest cache writes.
+    pub writeback_cache: bool,
+    /// Metadata cache timeout.
+    pub cache_timeout: Duration,
+    /// Cache mode.
+    pub cache: CacheMode,
+}
+
+impl FsConfig {
+    /// A configuration sharing `source` under `tag` with defaults: 4 threads,
+    /// `CacheMode::Auto`, 1 s timeout, no writeback cache.
+    pub fn new(tag: impl Into<String>, source: impl Into<String>) -> FsConfig {
+        FsConfig {
+            tag: tag.into(),
+            source: source.into(),
+            num_threads: 4,
+            writeback_cache: false,
+            cache_timeout: Duration::from_secs(1),
+            cache: CacheMode::Auto,
+        }
+    }
+
+    /// The passthrough tuning this configuration implies.
+    pub fn passthrough_config(&self) -> PassthroughConfig {
+        PassthroughConfig {
+            writeback_cache: self.writeback_cache,
+            ..PassthroughConfig::for_mode(self.cache, self.cache_timeout)
+        }
+    }
+}
