@@ -31,6 +31,7 @@ pub mod fs;
 pub mod host;
 pub mod io;
 pub mod name;
+pub mod negcache;
 #[cfg(feature = "alloc")]
 pub mod passthrough;
 #[cfg(feature = "alloc")]
@@ -38,6 +39,8 @@ pub mod memfs;
 pub mod reply;
 pub mod request;
 pub mod time;
+
+mod sync;
 
 pub use dispatch::{DispatcherConfig, FuseDispatcher, Outcome};
 pub use errno::Errno;

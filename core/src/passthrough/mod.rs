@@ -1,6 +1,768 @@
-//! A passthrough filesystem over a [`Host`](crate::host::Host): the logic
-//! every host shares (inode and handle tables, caches, ownership rules).
+//! A passthrough filesystem over a [`Host`]: the logic every host shares,
+//! written once.
+//!
+//! [`PassthroughFs`] maps FUSE node ids to host inodes ([`inodes`]), FUSE
+//! file handles to open host files ([`handles`]), answers repeated misses from
+//! a [`NegativeCache`] and tells the guest to cache them too (a nodeid-0 entry
+//! with a timeout), creates objects owned by the requesting uid/gid with the
+//! guest's umask applied, and combines small sequential writes
+//! ([`wcombine`]). Every name is a validated [`Name`]; every host call
+//! resolves one component relative to a handle (see [`crate::host`]).
 
+mod attr;
 mod config;
+pub mod handles;
+pub mod inodes;
+pub mod wcombine;
 
+pub use attr::{decode_dev, to_attr, to_statx};
 pub use config::{CacheMode, FsConfig, PassthroughConfig};
+
+use crate::abi::{
+    mode, FallocateMode, FileLock, FopenFlags, InitFlags, Kstatfs, LkFlags, LkIn, OpenFlags, OpenInFlags, RenameFlags,
+    SetattrIn, SetattrValid, Whence, WriteFlags, CopyFileRangeIn, FallocateIn, PATH_MAX,
+};
+use crate::dirent::DirSink;
+use crate::errno::{Errno, Result};
+use crate::fs::{AttrReply, Context, CreateArgs, Entry, Fh, FileSystem, KernelInit, NodeId, OpenArgs, Opened, StatxReply, XattrReply};
+use crate::host::{Creds, Host, HostChange, SetAttrs, SetTime, Stat};
+use crate::io::{ReplyData, RequestData};
+use crate::name::Name;
+use crate::negcache::NegativeCache;
+use crate::sync::{Arc, AtomicU32, Mutex, Ordering};
+use crate::time::{Instant, Timespec};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use handles::HandleTable;
+use inodes::{InodeData, InodeTable};
+use wcombine::WriteCombiner;
+
+/// An open file or directory.
+pub struct Handle<H: Host> {
+    /// The inode it was opened on.
+    pub inode: Arc<InodeData<H::Inode>>,
+    /// What is open.
+    pub kind: HandleKind<H>,
+}
+
+/// The host object behind a [`Handle`].
+pub enum HandleKind<H: Host> {
+    /// A file, with its write combiner.
+    File {
+        /// The host file.
+        file: H::File,
+        /// Pending small sequential writes.
+        wc: WriteCombiner,
+    },
+    /// A directory stream.
+    Dir(H::Dir),
+}
+
+/// A passthrough filesystem over host `H`. See the module docs.
+pub struct PassthroughFs<H: Host> {
+    host: H,
+    cfg: PassthroughConfig,
+    inodes: InodeTable<H::Inode>,
+    handles: HandleTable<Handle<H>>,
+    neg: Box<NegativeCache>,
+    /// Negotiated INIT flags (low, high words).
+    agreed: [AtomicU32; 2],
+    /// Handles with combined writes not yet on the host, per node (rarely > 0).
+    pending_writes: AtomicU32,
+    last_drain: Mutex<Instant>,
+}
+
+impl<H: Host> PassthroughFs<H> {
+    /// A passthrough of `host`'s shared directory.
+    ///
+    /// Errors: whatever the host's `root()` fails with.
+    pub fn new(host: H, cfg: PassthroughConfig) -> Result<Self> {
+        let (root, st) = host.root()?;
+        Ok(PassthroughFs {
+            inodes: InodeTable::new(st.key, root),
+            handles: HandleTable::new(),
+            neg: Box::new(NegativeCache::new()),
+            host,
+            cfg,
+            agreed: [AtomicU32::new(0), AtomicU32::new(0)],
+            pending_writes: AtomicU32::new(0),
+            last_drain: Mutex::new(Instant::ZERO),
+        })
+    }
+
+    /// The host.
+    pub fn host(&self) -> &H {
+        &self.host
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PassthroughConfig {
+        &self.cfg
+    }
+
+    /// The inode table (diagnostics and tests).
+    pub fn inodes(&self) -> &InodeTable<H::Inode> {
+        &self.inodes
+    }
+
+    /// The server-side negative cache (diagnostics and tests).
+    pub fn negative_cache(&self) -> &NegativeCache {
+        &self.neg
+    }
+
+    /// Number of open file and directory handles.
+    pub fn open_handles(&self) -> usize {
+        self.handles.len()
+    }
+
+    fn agreed(&self) -> InitFlags {
+        let lo = self.agreed[0].load(Ordering::Acquire) as u64;
+        let hi = self.agreed[1].load(Ordering::Acquire) as u64;
+        InitFlags::from_bits_retain(lo | (hi << 32))
+    }
+
+    fn inode(&self, nodeid: NodeId) -> Result<Arc<InodeData<H::Inode>>> {
+        self.inodes.get(nodeid).ok_or(Errno::EBADF)
+    }
+
+    fn handle(&self, fh: Fh) -> Result<Arc<Handle<H>>> {
+        self.handles.get(fh).ok_or(Errno::EBADF)
+    }
+
+    fn file_handle(&self, node: NodeId, fh: Fh) -> Result<Arc<Handle<H>>> {
+        let h = self.handle(fh)?;
+        if h.inode.nodeid != node || !matches!(h.kind, HandleKind::File { .. }) {
+            return Err(Errno::EBADF);
+        }
+        Ok(h)
+    }
+
+    fn entry(&self, inode: H::Inode, st: &Stat) -> Entry {
+        let d = self.inodes.insert_or_ref(st.key, inode);
+        self.entry_for(&d, st)
+    }
+
+    fn entry_for(&self, d: &InodeData<H::Inode>, st: &Stat) -> Entry {
+        Entry {
+            nodeid: d.nodeid,
+            generation: 0,
+            attr: to_attr(st),
+            entry_valid: self.cfg.entry_timeout,
+            attr_valid: self.cfg.attr_timeout,
+        }
+    }
+
+    fn creds(ctx: &Context) -> Creds {
+        Creds { uid: ctx.uid, gid: ctx.gid, supp_gid: ctx.supp_gid }
+    }
+
+    /// Permission bits after the guest's umask (unless `FUSE_DONT_MASK`).
+    fn masked(&self, mode: u32, umask: u32) -> u32 {
+        let perm = mode & mode::S_IALLUGO;
+        if self.agreed().contains(InitFlags::DONT_MASK) { perm } else { perm & !umask }
+    }
+
+    fn negative(&self) -> Result<Entry> {
+        let t = self.cfg.negative_timeout;
+        if self.cfg.cache == CacheMode::Never || t.is_zero() { Err(Errno::ENOENT) } else { Ok(Entry::negative(t)) }
+    }
+
+    /// Applies host changes reported by the watcher to the caches.
+    fn drain_host_changes(&self, now: Instant) {
+        if !self.host.has_watcher() {
+            return;
+        }
+        if let Some(mut last) = self.last_drain.try_lock() {
+            *last = now;
+        }
+        let inodes = &self.inodes;
+        let neg = &self.neg;
+        self.host.drain_changes(&mut |c| match c {
+            HostChange::Entry { dir, name } => {
+                if let Some(d) = inodes.find_key(&dir) {
+                    d.bump_generation();
+                    if let Ok(n) = Name::new(name) {
+                        neg.remove(d.nodeid, n);
+                    }
+                }
+            }
+            HostChange::Inode(_) => {}
+            HostChange::Overflow => neg.clear(),
+        });
+    }
+
+    fn fopen_flags(&self, dir: bool) -> FopenFlags {
+        match (self.cfg.cache, dir) {
+            (CacheMode::Never, false) => FopenFlags::DIRECT_IO,
+            (CacheMode::Always, false) => FopenFlags::KEEP_CACHE,
+            (CacheMode::Always, true) => FopenFlags::KEEP_CACHE | FopenFlags::CACHE_DIR,
+            _ => FopenFlags::empty(),
+        }
+    }
+
+    /// Linux open flags for the host: creation bits dropped; with the
+    /// writeback cache, write-only becomes read-write (the kernel reads to fill
+    /// pages) and `O_APPEND` is the kernel's business.
+    fn open_flags(&self, flags: u32) -> OpenFlags {
+        let mut f = OpenFlags::from_bits_truncate(flags) - (OpenFlags::CREAT | OpenFlags::EXCL | OpenFlags::NOCTTY);
+        if self.agreed().contains(InitFlags::WRITEBACK_CACHE) {
+            if f.contains(OpenFlags::WRONLY) {
+                f = (f - OpenFlags::WRONLY) | OpenFlags::RDWR;
+            }
+            f -= OpenFlags::APPEND;
+        }
+        f
+    }
+
+    fn new_file_handle(&self, inode: Arc<InodeData<H::Inode>>, file: H::File, flags: OpenFlags) -> Opened {
+        let wc = WriteCombiner::new(WriteCombiner::allowed(flags));
+        let fh = self.handles.insert(Handle { inode, kind: HandleKind::File { file, wc } });
+        Opened { fh, flags: self.fopen_flags(false), backing_id: 0 }
+    }
+
+    /// Writes out combined writes of handle `h`.
+    fn flush_handle(&self, h: &Handle<H>) -> Result<()> {
+        if let HandleKind::File { file, wc } = &h.kind {
+            return wc.flush(&mut |off, bufs| self.host.write(file, off, bufs, false), &self.pending_writes);
+        }
+        Ok(())
+    }
+
+    /// Writes out combined writes of every handle of `node`, so any other
+    /// operation on the inode sees them.
+    fn flush_node(&self, node: NodeId) -> Result<()> {
+        if self.pending_writes.load(Ordering::Acquire) == 0 {
+            return Ok(());
+        }
+        let mut result = Ok(());
+        let mut pending: Vec<Arc<Handle<H>>> = Vec::new();
+        self.handles.for_each(|h| {
+            if h.inode.nodeid == node {
+                if let HandleKind::File { wc, .. } = &h.kind {
+                    if wc.has_pending() {
+                        pending.push(h.clone());
+                    }
+                }
+            }
+        });
+        for h in pending {
+            if let Err(e) = self.flush_handle(&h) {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    fn stat_reply(&self, st: &Stat) -> AttrReply {
+        AttrReply { attr: to_attr(st), valid: self.cfg.attr_timeout }
+    }
+}
+
+fn set_time(now: bool, set: bool, sec: u64, nsec: u32) -> Option<SetTime> {
+    if now {
+        Some(SetTime::Now)
+    } else if set {
+        Some(SetTime::At(Timespec::new(sec as i64, nsec)))
+    } else {
+        None
+    }
+}
+
+impl<H: Host> FileSystem for PassthroughFs<H> {
+    fn init(&self, kernel: &KernelInit) -> Result<InitFlags> {
+        let mut want = InitFlags::ASYNC_READ
+            | InitFlags::POSIX_LOCKS
+            | InitFlags::FLOCK_LOCKS
+            | InitFlags::PARALLEL_DIROPS
+            | InitFlags::ASYNC_DIO
+            | InitFlags::CREATE_SUPP_GROUP
+            | InitFlags::DIRECT_IO_ALLOW_MMAP;
+        if self.cfg.writeback_cache {
+            want |= InitFlags::WRITEBACK_CACHE;
+        }
+        if self.cfg.readdirplus {
+            want |= InitFlags::DO_READDIRPLUS | InitFlags::READDIRPLUS_AUTO;
+        }
+        if self.cfg.killpriv_v2 {
+            want |= InitFlags::HANDLE_KILLPRIV_V2;
+        }
+        if self.cfg.announce_submounts {
+            want |= InitFlags::SUBMOUNTS;
+        }
+        match self.cfg.cache {
+            CacheMode::Never => {}
+            CacheMode::Auto | CacheMode::Metadata => want |= InitFlags::AUTO_INVAL_DATA | InitFlags::CACHE_SYMLINKS,
+            CacheMode::Always => want |= InitFlags::CACHE_SYMLINKS,
+        }
+        let agreed = (kernel.offered & want).bits();
+        self.agreed[0].store(agreed as u32, Ordering::Release);
+        self.agreed[1].store((agreed >> 32) as u32, Ordering::Release);
+        Ok(want)
+    }
+
+    fn destroy(&self) {
+        let mut open = Vec::new();
+        self.handles.for_each(|h| open.push(h.clone()));
+        for h in open {
+            let _ = self.flush_handle(&h);
+        }
+        self.handles.clear();
+        self.inodes.clear_except_root();
+        self.neg.clear();
+    }
+
+    fn lookup(&self, ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<Entry> {
+        let p = self.inode(parent)?;
+        let use_neg = self.cfg.negative_cache && self.cfg.cache != CacheMode::Never;
+        if use_neg {
+            // Watch before asking the host, so no change can slip between.
+            self.host.watch(&p.inode);
+            self.drain_host_changes(ctx.now);
+        }
+        let dir_gen = p.generation();
+        if use_neg && self.neg.contains(parent, dir_gen, name, ctx.now) {
+            return self.negative();
+        }
+        match self.host.lookup(&p.inode, name) {
+            Ok((inode, st)) => Ok(self.entry(inode, &st)),
+            Err(Errno::ENOENT) => {
+                if use_neg {
+                    self.neg.insert(parent, dir_gen, name, ctx.now, self.cfg.negative_timeout);
+                }
+                self.negative()
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn forget(&self, _ctx: &Context, node: NodeId, nlookup: u64) {
+        // The removed inode (if any) is dropped here, outside every lock.
+        drop(self.inodes.forget(node, nlookup));
+    }
+
+    fn getattr(&self, _ctx: &Context, node: NodeId, fh: Option<Fh>) -> Result<AttrReply> {
+        let d = self.inode(node)?;
+        self.flush_node(node)?;
+        if let Some(h) = fh.and_then(|fh| self.handles.get(fh)) {
+            if let HandleKind::File { file, .. } = &h.kind {
+                match self.host.fstat(file) {
+                    Ok(st) => return Ok(self.stat_reply(&st)),
+                    Err(Errno::ENOSYS) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(self.stat_reply(&self.host.stat(&d.inode)?))
+    }
+
+    fn setattr(&self, _ctx: &Context, node: NodeId, set: &SetattrIn) -> Result<AttrReply> {
+        let d = self.inode(node)?;
+        self.flush_node(node)?;
+        let v = SetattrValid::from_bits_retain(set.valid);
+        let h = if v.contains(SetattrValid::FH) { self.handles.get(set.fh) } else { None };
+        let file = match h.as_deref() {
+            Some(Handle { kind: HandleKind::File { file, .. }, inode }) if inode.nodeid == node => Some(file),
+            _ => None,
+        };
+        let attrs = SetAttrs {
+            mode: v.contains(SetattrValid::MODE).then_some(set.mode & mode::S_IALLUGO),
+            uid: v.contains(SetattrValid::UID).then_some(set.uid),
+            gid: v.contains(SetattrValid::GID).then_some(set.gid),
+            size: v.contains(SetattrValid::SIZE).then_some(set.size),
+            atime: set_time(v.contains(SetattrValid::ATIME_NOW), v.contains(SetattrValid::ATIME), set.atime, set.atimensec),
+            mtime: set_time(v.contains(SetattrValid::MTIME_NOW), v.contains(SetattrValid::MTIME), set.mtime, set.mtimensec),
+            kill_suidgid: v.contains(SetattrValid::KILL_SUIDGID),
+        };
+        let st = self.host.setattr(&d.inode, file, &attrs)?;
+        Ok(self.stat_reply(&st))
+    }
+
+    fn readlink(&self, _ctx: &Context, node: NodeId, out: &mut ReplyData<'_>) -> Result<()> {
+        let d = self.inode(node)?;
+        let mut buf = [0u8; PATH_MAX];
+        let n = self.host.readlink(&d.inode, &mut buf)?;
+        out.write(buf.get(..n).ok_or(Errno::EIO)?)
+    }
+
+    fn symlink(&self, ctx: &Context, parent: NodeId, name: Name<'_>, target: &[u8]) -> Result<Entry> {
+        let p = self.inode(parent)?;
+        let (inode, st) = self.host.symlink(&p.inode, name, target, &Self::creds(ctx))?;
+        p.bump_generation();
+        Ok(self.entry(inode, &st))
+    }
+
+    fn mknod(&self, ctx: &Context, parent: NodeId, name: Name<'_>, args: &CreateArgs) -> Result<Entry> {
+        let p = self.inode(parent)?;
+        let m = (args.mode & mode::S_IFMT) | self.masked(args.mode, args.umask);
+        let (inode, st) = self.host.mknod(&p.inode, name, m, args.rdev, &Self::creds(ctx))?;
+        p.bump_generation();
+        Ok(self.entry(inode, &st))
+    }
+
+    fn mkdir(&self, ctx: &Context, parent: NodeId, name: Name<'_>, args: &CreateArgs) -> Result<Entry> {
+        let p = self.inode(parent)?;
+        let (inode, st) = self.host.mkdir(&p.inode, name, self.masked(args.mode, args.umask), &Self::creds(ctx))?;
+        p.bump_generation();
+        Ok(self.entry(inode, &st))
+    }
+
+    fn unlink(&self, _ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<()> {
+        let p = self.inode(parent)?;
+        self.host.unlink(&p.inode, name)
+    }
+
+    fn rmdir(&self, _ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<()> {
+        let p = self.inode(parent)?;
+        self.host.rmdir(&p.inode, name)
+    }
+
+    fn rename(&self, _ctx: &Context, parent: NodeId, name: Name<'_>, newparent: NodeId, newname: Name<'_>, flags: u32) -> Result<()> {
+        let flags = RenameFlags::from_bits(flags).ok_or(Errno::EINVAL)?;
+        let p = self.inode(parent)?;
+        let np = self.inode(newparent)?;
+        self.host.rename(&p.inode, name, &np.inode, newname, flags)?;
+        np.bump_generation();
+        if flags.intersects(RenameFlags::EXCHANGE | RenameFlags::WHITEOUT) {
+            p.bump_generation();
+        }
+        Ok(())
+    }
+
+    fn link(&self, _ctx: &Context, node: NodeId, newparent: NodeId, newname: Name<'_>) -> Result<Entry> {
+        let d = self.inode(node)?;
+        let np = self.inode(newparent)?;
+        let st = self.host.link(&d.inode, &np.inode, newname)?;
+        np.bump_generation();
+        if self.inodes.add_ref(&d) {
+            return Ok(self.entry_for(&d, &st));
+        }
+        // The guest forgot the node meanwhile: look the new name up afresh.
+        let (inode, st) = self.host.lookup(&np.inode, newname)?;
+        Ok(self.entry(inode, &st))
+    }
+
+    fn open(&self, _ctx: &Context, node: NodeId, args: &OpenArgs) -> Result<Opened> {
+        let d = self.inode(node)?;
+        self.flush_node(node)?;
+        let flags = self.open_flags(args.flags);
+        let file = self.host.open(&d.inode, flags)?;
+        if flags.contains(OpenFlags::TRUNC) && OpenInFlags::from_bits_retain(args.open_flags).contains(OpenInFlags::KILL_SUIDGID) {
+            self.host.setattr(&d.inode, Some(&file), &SetAttrs { kill_suidgid: true, ..SetAttrs::default() })?;
+        }
+        Ok(self.new_file_handle(d, file, flags))
+    }
+
+    fn read(&self, _ctx: &Context, node: NodeId, fh: Fh, offset: u64, out: &mut ReplyData<'_>, _lo: Option<u64>, _flags: u32) -> Result<()> {
+        let h = self.file_handle(node, fh)?;
+        self.flush_node(node)?;
+        let HandleKind::File { file, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let mut off = offset;
+        let want = out.remaining();
+        out.fill(want, &mut |bufs| {
+            let n = self.host.read(file, off, bufs)?;
+            off = off.saturating_add(n as u64);
+            Ok(n)
+        })?;
+        Ok(())
+    }
+
+    fn write(
+        &self,
+        _ctx: &Context,
+        node: NodeId,
+        fh: Fh,
+        offset: u64,
+        data: &mut RequestData<'_>,
+        write_flags: u32,
+        _lock_owner: Option<u64>,
+        _flags: u32,
+    ) -> Result<u32> {
+        let h = self.file_handle(node, fh)?;
+        let HandleKind::File { file, wc } = &h.kind else { return Err(Errno::EBADF) };
+        let kill = self.agreed().contains(InitFlags::HANDLE_KILLPRIV_V2)
+            && WriteFlags::from_bits_retain(write_flags).contains(WriteFlags::KILL_SUIDGID);
+        let total = data.len();
+        offset.checked_add(total as u64).ok_or(Errno::EFBIG)?;
+        if !kill && wc.try_append(offset, data, &self.pending_writes)? {
+            return u32::try_from(total).map_err(|_| Errno::EINVAL);
+        }
+        // Not combinable: this data goes out now, after anything pending.
+        self.flush_node(node)?;
+        let mut off = offset;
+        let mut written = 0usize;
+        while !data.is_empty() {
+            let n = data.consume(data.len(), &mut |bufs| {
+                let n = self.host.write(file, off, bufs, kill)?;
+                off = off.saturating_add(n as u64);
+                Ok(n)
+            });
+            match n {
+                Ok(0) => break,
+                Ok(n) => written += n,
+                Err(e) if written == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        u32::try_from(written).map_err(|_| Errno::EINVAL)
+    }
+
+    fn statfs(&self, _ctx: &Context, node: NodeId) -> Result<Kstatfs> {
+        let d = self.inode(node)?;
+        self.host.statfs(&d.inode)
+    }
+
+    fn release(&self, _ctx: &Context, node: NodeId, fh: Fh, _flags: u32, release_flags: u32, _lock_owner: u64) -> Result<()> {
+        let h = self.handles.remove(fh).ok_or(Errno::EBADF)?;
+        let r = self.flush_handle(&h);
+        if release_flags & crate::abi::ReleaseFlags::FLOCK_UNLOCK.bits() != 0 {
+            if let HandleKind::File { file, .. } = &h.kind {
+                let unlock = FileLock { typ: crate::abi::lock::F_UNLCK, ..FileLock::default() };
+                let _ = self.host.flock(file, &unlock, false);
+            }
+        }
+        let _ = node;
+        drop(h);
+        r
+    }
+
+    fn fsync(&self, _ctx: &Context, node: NodeId, fh: Fh, datasync: bool) -> Result<()> {
+        let h = self.file_handle(node, fh)?;
+        self.flush_node(node)?;
+        let HandleKind::File { file, wc } = &h.kind else { return Err(Errno::EBADF) };
+        wc.take_error()?;
+        self.host.fsync(file, datasync)
+    }
+
+    fn setxattr(&self, _ctx: &Context, node: NodeId, name: &[u8], value: &[u8], flags: u32, _sf: u32) -> Result<()> {
+        if !self.cfg.xattr {
+            return Err(Errno::ENOSYS);
+        }
+        let d = self.inode(node)?;
+        self.host.setxattr(&d.inode, name, value, flags)
+    }
+
+    fn getxattr(&self, _ctx: &Context, node: NodeId, name: &[u8], size: u32, out: &mut ReplyData<'_>) -> Result<XattrReply> {
+        if !self.cfg.xattr {
+            return Err(Errno::ENOSYS);
+        }
+        let d = self.inode(node)?;
+        xattr_into(size, out, &mut |buf| self.host.getxattr(&d.inode, name, buf))
+    }
+
+    fn listxattr(&self, _ctx: &Context, node: NodeId, size: u32, out: &mut ReplyData<'_>) -> Result<XattrReply> {
+        if !self.cfg.xattr {
+            return Err(Errno::ENOSYS);
+        }
+        let d = self.inode(node)?;
+        xattr_into(size, out, &mut |buf| self.host.listxattr(&d.inode, buf))
+    }
+
+    fn removexattr(&self, _ctx: &Context, node: NodeId, name: &[u8]) -> Result<()> {
+        if !self.cfg.xattr {
+            return Err(Errno::ENOSYS);
+        }
+        let d = self.inode(node)?;
+        self.host.removexattr(&d.inode, name)
+    }
+
+    fn flush(&self, _ctx: &Context, node: NodeId, fh: Fh, lock_owner: u64) -> Result<()> {
+        let h = self.file_handle(node, fh)?;
+        let r = self.flush_handle(&h);
+        let HandleKind::File { file, wc } = &h.kind else { return Err(Errno::EBADF) };
+        r?;
+        wc.take_error()?;
+        self.host.flush(file, lock_owner)
+    }
+
+    fn opendir(&self, _ctx: &Context, node: NodeId, _args: &OpenArgs) -> Result<Opened> {
+        let d = self.inode(node)?;
+        let dir = self.host.opendir(&d.inode)?;
+        let fh = self.handles.insert(Handle { inode: d, kind: HandleKind::Dir(dir) });
+        Ok(Opened { fh, flags: self.fopen_flags(true), backing_id: 0 })
+    }
+
+    fn readdir(&self, _ctx: &Context, node: NodeId, fh: Fh, offset: u64, out: &mut DirSink<'_>) -> Result<()> {
+        let h = self.handle(fh)?;
+        let HandleKind::Dir(dir) = &h.kind else { return Err(Errno::ENOTDIR) };
+        if h.inode.nodeid != node {
+            return Err(Errno::EBADF);
+        }
+        self.host.readdir(dir, offset, &mut |e| matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true)))
+    }
+
+    fn readdirplus(&self, _ctx: &Context, node: NodeId, fh: Fh, offset: u64, out: &mut DirSink<'_>) -> Result<()> {
+        let h = self.handle(fh)?;
+        let HandleKind::Dir(dir) = &h.kind else { return Err(Errno::ENOTDIR) };
+        if h.inode.nodeid != node {
+            return Err(Errno::EBADF);
+        }
+        let parent = &h.inode;
+        self.host.readdir(dir, offset, &mut |e| {
+            if !out.fits(e.name.len()) {
+                return false;
+            }
+            let name = match Name::new(e.name) {
+                Ok(n) => n,
+                // `.`, `..`: no lookup, nodeid 0.
+                Err(_) => return matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true)),
+            };
+            match self.host.lookup(&parent.inode, name) {
+                Ok((inode, st)) => {
+                    let entry = self.entry(inode, &st);
+                    if matches!(out.add_plus(&entry, e.next, e.typ, e.name), Ok(true)) {
+                        true
+                    } else {
+                        drop(self.inodes.forget(entry.nodeid, 1));
+                        false
+                    }
+                }
+                Err(_) => matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true)),
+            }
+        })
+    }
+
+    fn releasedir(&self, _ctx: &Context, _node: NodeId, fh: Fh, _flags: u32) -> Result<()> {
+        drop(self.handles.remove(fh).ok_or(Errno::EBADF)?);
+        Ok(())
+    }
+
+    fn fsyncdir(&self, _ctx: &Context, _node: NodeId, fh: Fh, datasync: bool) -> Result<()> {
+        let h = self.handle(fh)?;
+        let HandleKind::Dir(dir) = &h.kind else { return Err(Errno::ENOTDIR) };
+        self.host.fsyncdir(dir, datasync)
+    }
+
+    fn getlk(&self, _ctx: &Context, node: NodeId, lk: &LkIn) -> Result<FileLock> {
+        let h = self.file_handle(node, lk.fh)?;
+        let HandleKind::File { file, .. } = &h.kind else { return Err(Errno::EBADF) };
+        self.host.getlk(file, lk.owner, &lk.lk)
+    }
+
+    fn setlk(&self, _ctx: &Context, node: NodeId, lk: &LkIn, sleep: bool) -> Result<()> {
+        let h = self.file_handle(node, lk.fh)?;
+        let HandleKind::File { file, .. } = &h.kind else { return Err(Errno::EBADF) };
+        if LkFlags::from_bits_retain(lk.lk_flags).contains(LkFlags::FLOCK) {
+            self.host.flock(file, &lk.lk, sleep)
+        } else {
+            self.host.setlk(file, lk.owner, &lk.lk, sleep)
+        }
+    }
+
+    fn access(&self, ctx: &Context, node: NodeId, mask: u32) -> Result<()> {
+        let d = self.inode(node)?;
+        let st = self.host.stat(&d.inode)?;
+        check_access(&st, ctx, mask)
+    }
+
+    fn create(&self, ctx: &Context, parent: NodeId, name: Name<'_>, args: &CreateArgs) -> Result<(Entry, Opened)> {
+        let p = self.inode(parent)?;
+        let flags = self.open_flags(args.flags) | (OpenFlags::from_bits_truncate(args.flags) & OpenFlags::EXCL);
+        let (inode, file, st) = self.host.create(&p.inode, name, flags, self.masked(args.mode, args.umask), &Self::creds(ctx))?;
+        p.bump_generation();
+        let d = self.inodes.insert_or_ref(st.key, inode);
+        let entry = self.entry_for(&d, &st);
+        Ok((entry, self.new_file_handle(d, file, flags)))
+    }
+
+    fn fallocate(&self, _ctx: &Context, node: NodeId, arg: &FallocateIn) -> Result<()> {
+        let h = self.file_handle(node, arg.fh)?;
+        self.flush_node(node)?;
+        let HandleKind::File { file, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let m = FallocateMode::from_bits(arg.mode).ok_or(Errno::EOPNOTSUPP)?;
+        self.host.fallocate(file, m, arg.offset, arg.length)
+    }
+
+    fn lseek(&self, _ctx: &Context, node: NodeId, fh: Fh, offset: u64, whence: u32) -> Result<u64> {
+        let h = self.file_handle(node, fh)?;
+        self.flush_node(node)?;
+        let HandleKind::File { file, .. } = &h.kind else { return Err(Errno::EBADF) };
+        match Whence::from_u32(whence) {
+            Some(Whence::Set) => Ok(offset),
+            Some(w @ (Whence::Data | Whence::Hole)) => self.host.lseek(file, offset, w),
+            Some(Whence::End) => {
+                let size = self.host.fstat(file).or_else(|_| self.host.stat(&h.inode.inode))?.size;
+                size.checked_add(offset).ok_or(Errno::EOVERFLOW)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn copy_file_range(&self, _ctx: &Context, node: NodeId, arg: &CopyFileRangeIn) -> Result<u64> {
+        if arg.flags != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let src = self.file_handle(node, arg.fh_in)?;
+        let dst = self.file_handle(arg.nodeid_out, arg.fh_out)?;
+        self.flush_node(node)?;
+        self.flush_node(arg.nodeid_out)?;
+        let (HandleKind::File { file: s, .. }, HandleKind::File { file: d, .. }) = (&src.kind, &dst.kind) else {
+            return Err(Errno::EBADF);
+        };
+        self.host.copy_file_range(s, arg.off_in, d, arg.off_out, arg.len, 0)
+    }
+
+    fn syncfs(&self, _ctx: &Context, node: NodeId) -> Result<()> {
+        let d = self.inode(node)?;
+        self.host.syncfs(&d.inode)
+    }
+
+    fn tmpfile(&self, ctx: &Context, parent: NodeId, args: &CreateArgs) -> Result<(Entry, Opened)> {
+        let p = self.inode(parent)?;
+        let flags = self.open_flags(args.flags);
+        let (inode, file, st) = self.host.tmpfile(&p.inode, flags, self.masked(args.mode, args.umask), &Self::creds(ctx))?;
+        let d = self.inodes.insert_or_ref(st.key, inode);
+        let entry = self.entry_for(&d, &st);
+        Ok((entry, self.new_file_handle(d, file, flags)))
+    }
+
+    fn statx(&self, ctx: &Context, node: NodeId, fh: Option<Fh>, _sx_flags: u32, _sx_mask: u32) -> Result<StatxReply> {
+        let d = self.inode(node)?;
+        self.flush_node(node)?;
+        let _ = (ctx, fh);
+        let st = self.host.stat(&d.inode)?;
+        Ok(StatxReply { stat: to_statx(&st), valid: self.cfg.attr_timeout })
+    }
+}
+
+/// GETXATTR / LISTXATTR into the reply: size query with `size == 0`, else the
+/// value through a stack buffer (a heap one above 512 bytes).
+fn xattr_into(size: u32, out: &mut ReplyData<'_>, get: &mut dyn FnMut(&mut [u8]) -> Result<usize>) -> Result<XattrReply> {
+    if size == 0 {
+        let n = get(&mut [])?;
+        return Ok(XattrReply::Size(u32::try_from(n).map_err(|_| Errno::E2BIG)?));
+    }
+    let size = (size as usize).min(crate::abi::XATTR_SIZE_MAX);
+    let mut small = [0u8; 512];
+    let mut big = Vec::new();
+    let buf: &mut [u8] = if size <= small.len() {
+        &mut small[..size]
+    } else {
+        big.resize(size, 0);
+        &mut big
+    };
+    let n = get(buf)?;
+    out.write(buf.get(..n).ok_or(Errno::EIO)?)?;
+    Ok(XattrReply::Data)
+}
+
+/// `access(2)` rules over `st` for the caller in `ctx` (root may read and
+/// write anything, and execute what anyone may execute).
+pub fn check_access(st: &Stat, ctx: &Context, mask: u32) -> Result<()> {
+    use crate::abi::access::{R_OK, W_OK, X_OK};
+    let mask = mask & (R_OK | W_OK | X_OK);
+    if mask == 0 {
+        return Ok(());
+    }
+    if ctx.uid == 0 {
+        let any_x = st.mode & 0o111 != 0 || st.mode & mode::S_IFMT == mode::S_IFDIR;
+        return if mask & X_OK == 0 || any_x { Ok(()) } else { Err(Errno::EACCES) };
+    }
+    let bits = if st.uid == ctx.uid {
+        (st.mode >> 6) & 7
+    } else if st.gid == ctx.gid || ctx.supp_gid == Some(st.gid) {
+        (st.mode >> 3) & 7
+    } else {
+        st.mode & 7
+    };
+    if bits & mask == mask { Ok(()) } else { Err(Errno::EACCES) }
+}

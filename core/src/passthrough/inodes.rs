@@ -1,0 +1,204 @@
+//! The inode table: FUSE node ids ↔ host inodes, with lookup counts.
+//!
+//! Two sharded maps: by node id (read-mostly, for every request) and by host
+//! identity ([`HostKey`], for lookups). Lookup counts live in the key map, so
+//! "find or insert, then count" and "uncount, then remove at zero" are atomic
+//! with respect to each other under one key-shard lock. Lock order: a key
+//! shard, then a node shard. No lock is held across a host call: the host
+//! lookup happens first, and a handle that turns out to be a duplicate is
+//! dropped afterwards.
+//!
+//! Guest FORGET counts are not trusted: a count larger than what the guest
+//! was given only drops the node (never underflows), and the root is pinned.
+
+use crate::abi::ROOT_ID;
+use crate::host::HostKey;
+use crate::sync::{Arc, AtomicU32, Mutex, Ordering};
+use hashbrown::HashMap;
+
+const SHARDS: usize = 16;
+
+/// One inode the guest knows.
+#[derive(Debug)]
+pub struct InodeData<I> {
+    /// FUSE node id.
+    pub nodeid: u64,
+    /// Host identity.
+    pub key: HostKey,
+    /// The host's reference.
+    pub inode: I,
+    /// Directory generation for the negative cache: bumped whenever a name
+    /// may have appeared in this directory.
+    pub dir_gen: AtomicU32,
+}
+
+impl<I> InodeData<I> {
+    /// The current directory generation.
+    pub fn generation(&self) -> u32 {
+        self.dir_gen.load(Ordering::Acquire)
+    }
+
+    /// Marks that a name may have appeared in this directory.
+    pub fn bump_generation(&self) {
+        self.dir_gen.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+struct KeyEntry {
+    nodeid: u64,
+    lookups: u64,
+}
+
+/// The table; see the module docs.
+pub struct InodeTable<I> {
+    by_node: [Mutex<HashMap<u64, Arc<InodeData<I>>>>; SHARDS],
+    by_key: [Mutex<HashMap<HostKey, KeyEntry>>; SHARDS],
+    next: Mutex<u64>,
+}
+
+fn node_shard(nodeid: u64) -> usize {
+    (nodeid as usize) % SHARDS
+}
+
+fn key_shard(k: &HostKey) -> usize {
+    let h = k.ino.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k.dev.rotate_left(17) ^ k.mnt_id.rotate_left(41);
+    ((h >> 32) as usize) % SHARDS
+}
+
+impl<I> InodeTable<I> {
+    /// A table holding only the root (node id 1), which is never freed.
+    pub fn new(root_key: HostKey, root: I) -> Self {
+        let t = InodeTable {
+            by_node: core::array::from_fn(|_| Mutex::new(HashMap::new())),
+            by_key: core::array::from_fn(|_| Mutex::new(HashMap::new())),
+            next: Mutex::new(ROOT_ID + 1),
+        };
+        let data = Arc::new(InodeData { nodeid: ROOT_ID, key: root_key, inode: root, dir_gen: AtomicU32::new(0) });
+        t.by_key[key_shard(&root_key)].lock().insert(root_key, KeyEntry { nodeid: ROOT_ID, lookups: 1 });
+        t.by_node[node_shard(ROOT_ID)].lock().insert(ROOT_ID, data);
+        t
+    }
+
+    /// The inode with node id `nodeid`, if the guest knows it.
+    pub fn get(&self, nodeid: u64) -> Option<Arc<InodeData<I>>> {
+        self.by_node[node_shard(nodeid)].lock().get(&nodeid).cloned()
+    }
+
+    /// The node id of host identity `key`, if known.
+    pub fn find_key(&self, key: &HostKey) -> Option<Arc<InodeData<I>>> {
+        let nodeid = self.by_key[key_shard(key)].lock().get(key).map(|e| e.nodeid)?;
+        self.get(nodeid)
+    }
+
+    /// Counts one lookup of the host inode `key`, inserting it with `inode` if
+    /// new (else `inode` is dropped, after the locks are released).
+    pub fn insert_or_ref(&self, key: HostKey, inode: I) -> Arc<InodeData<I>> {
+        let mut keys = self.by_key[key_shard(&key)].lock();
+        let found = match keys.get_mut(&key) {
+            Some(e) => match self.get(e.nodeid) {
+                Some(d) => {
+                    e.lookups = e.lookups.saturating_add(1);
+                    Some(d)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        if let Some(d) = found {
+            drop(keys);
+            drop(inode);
+            return d;
+        }
+        let nodeid = {
+            let mut n = self.next.lock();
+            let id = *n;
+            *n = n.saturating_add(1);
+            id
+        };
+        let d = Arc::new(InodeData { nodeid, key, inode, dir_gen: AtomicU32::new(0) });
+        keys.insert(key, KeyEntry { nodeid, lookups: 1 });
+        self.by_node[node_shard(nodeid)].lock().insert(nodeid, d.clone());
+        d
+    }
+
+    /// Counts one more lookup of a node the guest already has (hard link,
+    /// READDIRPLUS of a known inode). Returns false if the node is gone.
+    pub fn add_ref(&self, data: &InodeData<I>) -> bool {
+        let mut keys = self.by_key[key_shard(&data.key)].lock();
+        match keys.get_mut(&data.key) {
+            Some(e) if e.nodeid == data.nodeid => {
+                e.lookups = e.lookups.saturating_add(1);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// FORGET: drops `n` lookups of `nodeid`; at zero the node is removed.
+    /// Unknown nodes and the root are ignored. Returns the removed inode so the
+    /// caller drops the host reference outside any lock.
+    pub fn forget(&self, nodeid: u64, n: u64) -> Option<Arc<InodeData<I>>> {
+        if nodeid == ROOT_ID {
+            return None;
+        }
+        let key = self.get(nodeid)?.key;
+        let mut keys = self.by_key[key_shard(&key)].lock();
+        let e = keys.get_mut(&key)?;
+        if e.nodeid != nodeid {
+            return None;
+        }
+        e.lookups = e.lookups.saturating_sub(n);
+        if e.lookups > 0 {
+            return None;
+        }
+        keys.remove(&key);
+        self.by_node[node_shard(nodeid)].lock().remove(&nodeid)
+    }
+
+    /// The lookup count of `nodeid` (tests and diagnostics).
+    pub fn lookups(&self, nodeid: u64) -> Option<u64> {
+        let key = self.get(nodeid)?.key;
+        let keys = self.by_key[key_shard(&key)].lock();
+        keys.get(&key).filter(|e| e.nodeid == nodeid).map(|e| e.lookups)
+    }
+
+    /// Number of live nodes, root included.
+    pub fn len(&self) -> usize {
+        self.by_node.iter().map(|s| s.lock().len()).sum()
+    }
+
+    /// Whether only... never: the root is always there. Provided for clippy's sake.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Drops every node but the root (session end: the kernel forgot them all).
+    pub fn clear_except_root(&self) {
+        for (i, s) in self.by_key.iter().enumerate() {
+            let mut keys = s.lock();
+            keys.retain(|_, e| e.nodeid == ROOT_ID);
+            let _ = i;
+        }
+        for s in &self.by_node {
+            let old: HashMap<u64, Arc<InodeData<I>>> = {
+                let mut m = s.lock();
+                let root = m.remove(&ROOT_ID);
+                let old = core::mem::take(&mut *m);
+                if let Some(r) = root {
+                    m.insert(ROOT_ID, r);
+                }
+                old
+            };
+            drop(old);
+        }
+    }
+
+    /// Calls `f` on every live node (for dropping caches on host overflow events).
+    pub fn for_each(&self, mut f: impl FnMut(&InodeData<I>)) {
+        for s in &self.by_node {
+            for d in s.lock().values() {
+                f(d);
+            }
+        }
+    }
+}
