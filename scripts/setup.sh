@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing arcbox-fs needs on a fresh Debian 12 /
+# Linux machine (idempotent). Suites under .ci/suites install their own extras.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+need_apt=()
+for pkg in build-essential pkg-config git; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found; install Rust with rustup first" >&2
+  exit 1
+fi
+rustup component add clippy rustfmt >/dev/null 2>&1 || true
+rustup target add thumbv7em-none-eabihf aarch64-unknown-none riscv64gc-unknown-none-elf \
+  x86_64-unknown-none aarch64-apple-darwin x86_64-apple-darwin >/dev/null
+echo "setup: ok"

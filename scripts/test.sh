@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The test command: sets the machine up, then runs every check CI runs.
+# Usage: scripts/test.sh            (everything)
+#        SUITES="virtio" scripts/test.sh   (only the named .ci/suites)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+
+passed=0
+failed=0
+failures=()
+step() {
+  local name=$1
+  shift
+  echo
+  echo "=== $name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+
+step "fmt" cargo fmt --all -- --check
+step "clippy" cargo clippy --workspace --all-targets -- -D warnings
+step "tests" cargo test --workspace --no-fail-fast
+for t in thumbv7em-none-eabihf aarch64-unknown-none riscv64gc-unknown-none-elf x86_64-unknown-none; do
+  step "no_std core $t" cargo build -q -p arcbox-fs --no-default-features --target "$t"
+done
+for t in thumbv7em-none-eabihf aarch64-unknown-none; do
+  step "no_std virtio $t" cargo build -q -p arcbox-fs-virtio --no-default-features --target "$t"
+done
+step "loom" env RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+  cargo test -q -p arcbox-fs-loom-tests --release
+
+for suite in .ci/suites/*.sh; do
+  [ -e "$suite" ] || continue
+  name=$(basename "$suite" .sh)
+  if [ -n "${SUITES:-}" ] && ! grep -qw "$name" <<<"$SUITES"; then
+    continue
+  fi
+  step "suite $name" bash "$suite"
+done
+
+echo
+if [ "$failed" -gt 0 ]; then
+  echo "failed steps: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
