@@ -225,6 +225,13 @@ pub trait Host: Send + Sync {
     /// `security.capability` as a write by an unprivileged process would.
     fn write(&self, file: &Self::File, offset: u64, bufs: &[&[u8]], kill_priv: bool) -> Result<usize>;
 
+    /// Hint that `file` is being read sequentially (Linux:
+    /// `posix_fadvise(POSIX_FADV_SEQUENTIAL)`, a larger readahead window).
+    /// Called once per open file, when a second read continues the first.
+    fn advise_sequential(&self, file: &Self::File) {
+        let _ = file;
+    }
+
     /// Called on every guest `close(2)` of a file: release POSIX locks of
     /// `lock_owner` (Linux: `close(dup(fd))`).
     fn flush(&self, file: &Self::File, lock_owner: u64) -> Result<()> {

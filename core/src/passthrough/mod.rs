@@ -53,9 +53,19 @@ pub enum HandleKind<H: Host> {
         file: H::File,
         /// Pending small sequential writes.
         wc: WriteCombiner,
+        /// Sequential-read detection for readahead hints.
+        seq: Mutex<ReadSeq>,
     },
     /// A directory stream.
     Dir(H::Dir),
+}
+
+/// Where the last read of a handle ended, and whether the host was told the
+/// handle reads sequentially.
+#[derive(Debug, Default)]
+pub struct ReadSeq {
+    last_end: u64,
+    advised: bool,
 }
 
 /// A passthrough filesystem over host `H`. See the module docs.
@@ -216,13 +226,13 @@ impl<H: Host> PassthroughFs<H> {
 
     fn new_file_handle(&self, inode: Arc<InodeData<H::Inode>>, file: H::File, flags: OpenFlags) -> Opened {
         let wc = WriteCombiner::new(WriteCombiner::allowed(flags));
-        let fh = self.handles.insert(Handle { inode, kind: HandleKind::File { file, wc } });
+        let fh = self.handles.insert(Handle { inode, kind: HandleKind::File { file, wc, seq: Mutex::new(ReadSeq::default()) } });
         Opened { fh, flags: self.fopen_flags(false), backing_id: 0 }
     }
 
     /// Writes out combined writes of handle `h`.
     fn flush_handle(&self, h: &Handle<H>) -> Result<()> {
-        if let HandleKind::File { file, wc } = &h.kind {
+        if let HandleKind::File { file, wc, .. } = &h.kind {
             return wc.flush(&mut |off, bufs| self.host.write(file, off, bufs, false), &self.pending_writes);
         }
         Ok(())
@@ -455,7 +465,14 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     fn read(&self, _ctx: &Context, node: NodeId, fh: Fh, offset: u64, out: &mut ReplyData<'_>, _lo: Option<u64>, _flags: u32) -> Result<()> {
         let h = self.file_handle(node, fh)?;
         self.flush_node(node)?;
-        let HandleKind::File { file, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, seq, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let advise = {
+            let s = seq.lock();
+            offset != 0 && s.last_end == offset && !s.advised
+        };
+        if advise {
+            self.host.advise_sequential(file);
+        }
         let mut off = offset;
         let want = out.remaining();
         out.fill(want, &mut |bufs| {
@@ -463,6 +480,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             off = off.saturating_add(n as u64);
             Ok(n)
         })?;
+        let mut s = seq.lock();
+        s.last_end = off;
+        s.advised |= advise;
         Ok(())
     }
 
@@ -478,7 +498,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         _flags: u32,
     ) -> Result<u32> {
         let h = self.file_handle(node, fh)?;
-        let HandleKind::File { file, wc } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, wc, .. } = &h.kind else { return Err(Errno::EBADF) };
         let kill = self.agreed().contains(InitFlags::HANDLE_KILLPRIV_V2)
             && WriteFlags::from_bits_retain(write_flags).contains(WriteFlags::KILL_SUIDGID);
         let total = data.len();
@@ -528,7 +548,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     fn fsync(&self, _ctx: &Context, node: NodeId, fh: Fh, datasync: bool) -> Result<()> {
         let h = self.file_handle(node, fh)?;
         self.flush_node(node)?;
-        let HandleKind::File { file, wc } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, wc, .. } = &h.kind else { return Err(Errno::EBADF) };
         wc.take_error()?;
         self.host.fsync(file, datasync)
     }
@@ -568,7 +588,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     fn flush(&self, _ctx: &Context, node: NodeId, fh: Fh, lock_owner: u64) -> Result<()> {
         let h = self.file_handle(node, fh)?;
         let r = self.flush_handle(&h);
-        let HandleKind::File { file, wc } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, wc, .. } = &h.kind else { return Err(Errno::EBADF) };
         r?;
         wc.take_error()?;
         self.host.flush(file, lock_owner)
