@@ -38,7 +38,7 @@ use inodes::{InodeData, InodeTable};
 use wcombine::WriteCombiner;
 
 /// An open file or directory.
-pub struct Handle<H: Host> {
+pub(crate) struct Handle<H: Host> {
     /// The inode it was opened on.
     pub inode: Arc<InodeData<H::Inode>>,
     /// What is open.
@@ -46,7 +46,7 @@ pub struct Handle<H: Host> {
 }
 
 /// The host object behind a [`Handle`].
-pub enum HandleKind<H: Host> {
+pub(crate) enum HandleKind<H: Host> {
     /// A file, with its write combiner.
     File {
         /// The host file.
@@ -63,7 +63,7 @@ pub enum HandleKind<H: Host> {
 /// Where the last read of a handle ended, and whether the host was told the
 /// handle reads sequentially.
 #[derive(Debug, Default)]
-pub struct ReadSeq {
+pub(crate) struct ReadSeq {
     last_end: u64,
     advised: bool,
 }
