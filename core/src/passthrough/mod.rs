@@ -60,6 +60,23 @@ pub(crate) enum HandleKind<H: Host> {
     Dir(H::Dir),
 }
 
+/// A guest cache entry made stale by a change on the host (see
+/// [`PassthroughFs::process_host_changes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalidation<'a> {
+    /// The name `name` in directory `parent` changed.
+    Entry {
+        /// Directory node id.
+        parent: NodeId,
+        /// The name.
+        name: Name<'a>,
+    },
+    /// The attributes or data of this node changed.
+    Inode(NodeId),
+    /// Events were lost: everything may be stale.
+    All,
+}
+
 /// Where the last read of a handle ended, and whether the host was told the
 /// handle reads sequentially.
 #[derive(Debug, Default)]
@@ -185,6 +202,16 @@ impl<H: Host> PassthroughFs<H> {
         if let Some(mut last) = self.last_drain.try_lock() {
             *last = now;
         }
+        self.process_host_changes(&mut |_| {});
+    }
+
+    /// Applies changes made on the host behind the server's back (from the
+    /// host's watcher) to the server's caches, and reports each one the guest
+    /// knows about to `notify`, so a transport that can send FUSE
+    /// notifications (`/dev/fuse`) drops the guest's cached entries too
+    /// (`FUSE_NOTIFY_INVAL_ENTRY` / `FUSE_NOTIFY_INVAL_INODE`). Transports call
+    /// it periodically; lookups call it before trusting a negative entry.
+    pub fn process_host_changes(&self, notify: &mut dyn FnMut(Invalidation<'_>)) {
         let inodes = &self.inodes;
         let neg = &self.neg;
         self.host.drain_changes(&mut |c| match c {
@@ -193,11 +220,20 @@ impl<H: Host> PassthroughFs<H> {
                     d.bump_generation();
                     if let Ok(n) = Name::new(name) {
                         neg.remove(d.nodeid, n);
+                        notify(Invalidation::Entry { parent: d.nodeid, name: n });
                     }
                 }
             }
-            HostChange::Inode(_) => {}
-            HostChange::Overflow => neg.clear(),
+            HostChange::Inode(key) => {
+                if let Some(d) = inodes.find_key(&key) {
+                    notify(Invalidation::Inode(d.nodeid));
+                }
+            }
+            HostChange::Overflow => {
+                neg.clear();
+                inodes.for_each(|d| d.bump_generation());
+                notify(Invalidation::All);
+            }
         });
     }
 
