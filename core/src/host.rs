@@ -296,6 +296,14 @@ pub trait Host: Send + Sync {
     /// `syncfs` of the filesystem holding `inode`.
     fn syncfs(&self, inode: &Self::Inode) -> Result<()>;
 
+    /// Whether names are compared case-insensitively (default APFS / HFS+).
+    /// The passthrough then gives the guest no negative entries: the guest's
+    /// dcache is case-sensitive, and its cached miss of `readme` would outlive
+    /// a create of `README` that makes `readme` resolve.
+    fn case_insensitive(&self) -> bool {
+        false
+    }
+
     /// Starts watching a directory for changes made outside the server (a
     /// negative entry or cached attributes depend on it). Default: no watcher.
     fn watch(&self, dir: &Self::Inode) {

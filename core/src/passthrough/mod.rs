@@ -191,7 +191,11 @@ impl<H: Host> PassthroughFs<H> {
 
     fn negative(&self) -> Result<Entry> {
         let t = self.cfg.negative_timeout;
-        if self.cfg.cache == CacheMode::Never || t.is_zero() { Err(Errno::ENOENT) } else { Ok(Entry::negative(t)) }
+        if self.cfg.cache == CacheMode::Never || t.is_zero() || self.host.case_insensitive() {
+            Err(Errno::ENOENT)
+        } else {
+            Ok(Entry::negative(t))
+        }
     }
 
     /// Applies host changes reported by the watcher to the caches.
