@@ -306,6 +306,11 @@ pub trait Host: Send + Sync {
 
     /// Starts watching a directory for changes made outside the server (a
     /// negative entry or cached attributes depend on it). Default: no watcher.
+    /// A watch that cannot be set up (e.g. the inotify limit) is not an error:
+    /// the passthrough never keeps a negative entry longer than its
+    /// `negative_timeout`, so a change is then seen within that timeout
+    /// instead of at once. Dropping the last `Inode` of a watched directory may
+    /// end its watch.
     fn watch(&self, dir: &Self::Inode) {
         let _ = dir;
     }

@@ -1,0 +1,734 @@
+//! [`LinuxHost`]: the [`Host`] trait over Linux system calls.
+
+use crate::creds::CredsGuard;
+use crate::dir::Dir;
+use crate::errno::{IntoWire, wire};
+use crate::fdcache::PathFd;
+use crate::file::File;
+use crate::flags::io_flags;
+use crate::inode::Inode;
+use crate::killpriv::NoFsetid;
+use crate::lock::{from_flock, to_flock};
+use crate::proc::ProcFdPath;
+use crate::shared::Shared;
+use crate::stat::{decode_dev, from_statx, statx_fd};
+use crate::watch::Watcher;
+use crate::{rlimit, sys, vectored};
+use arcbox_fs::abi::{
+    FallocateMode, FileLock, Kstatfs, OpenFlags, PATH_MAX, RenameFlags, Whence, lock, mode,
+};
+use arcbox_fs::errno::Result;
+use arcbox_fs::host::{Creds, DirEntry, Host, HostChange, SetAttrs, SetTime, Stat};
+use arcbox_fs::{Errno, Name};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{
+    AtFlags, FileType, FlockOperation, Gid, Mode, OFlags, SeekFrom, Timestamps, Uid, XattrFlags,
+};
+use std::path::Path;
+use std::sync::Arc;
+
+/// How often `create` retries when the name it found existing vanishes
+/// before it can be opened (a race with the host).
+const CREATE_RETRIES: usize = 4;
+
+/// The `security.capability` xattr (file capabilities).
+const XATTR_SECURITY_CAPABILITY: &std::ffi::CStr = c"security.capability";
+
+/// Options for [`LinuxHost::with_config`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinuxHostConfig {
+    /// Most `O_PATH` descriptors parked for file-handle inodes. `None`:
+    /// a quarter of the open-file limit, between 16 and 16384.
+    pub fd_cache_capacity: Option<usize>,
+    /// Hold inodes by kernel file handle where the filesystem supports it
+    /// and the process may reopen handles (`CAP_DAC_READ_SEARCH`).
+    pub file_handles: bool,
+    /// Report host-side changes with inotify ([`Host::drain_changes`]).
+    pub watch: bool,
+    /// Raise the soft `RLIMIT_NOFILE` to the hard limit at construction.
+    pub raise_nofile: bool,
+    /// Resolve names with `openat2` (`RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
+    /// | RESOLVE_NO_SYMLINKS`) when the kernel has it; `false` always uses
+    /// the fallback, `openat` with `O_NOFOLLOW` (for sandboxes that filter
+    /// `openat2`). The fallback is also taken on `ENOSYS`.
+    pub openat2: bool,
+}
+
+impl Default for LinuxHostConfig {
+    fn default() -> Self {
+        LinuxHostConfig {
+            fd_cache_capacity: None,
+            file_handles: true,
+            watch: true,
+            raise_nofile: true,
+            openat2: true,
+        }
+    }
+}
+
+/// A Linux host serving one shared directory (see the crate docs).
+pub struct LinuxHost {
+    shared: Arc<Shared>,
+    /// The shared directory, `O_PATH`.
+    root: OwnedFd,
+    /// The shared directory, `O_RDONLY` (for `syncfs` of inodes that cannot be opened).
+    root_dir: OwnedFd,
+}
+
+impl std::fmt::Debug for LinuxHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinuxHost")
+            .field("root", &self.root)
+            .field("file_handles", &self.shared.handles)
+            .field("privileged", &self.shared.privileged)
+            .field("watcher", &self.shared.watcher.is_some())
+            .finish()
+    }
+}
+
+impl LinuxHost {
+    /// Serves the directory at `root` with the default configuration.
+    ///
+    /// Sets the process umask to 0: the passthrough applies the guest's
+    /// umask itself, and a host umask would be applied a second time to
+    /// every object created.
+    pub fn new(root: impl AsRef<Path>) -> Result<LinuxHost> {
+        LinuxHost::with_config(root, LinuxHostConfig::default())
+    }
+
+    /// Serves the directory at `root` (an administrator's path: symlinks in
+    /// it are followed once, here) with `config`. Sets the process umask to
+    /// 0 (see [`LinuxHost::new`]).
+    pub fn with_config(root: impl AsRef<Path>, config: LinuxHostConfig) -> Result<LinuxHost> {
+        rustix::process::umask(Mode::empty());
+        let limit = if config.raise_nofile {
+            rlimit::raise_nofile_limit()
+        } else {
+            rlimit::nofile_limit()
+        };
+        let proc_fd_dir = rustix::fs::open(
+            c"/proc/self/fd",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .wire()?;
+        if rustix::fs::fstatfs(&proc_fd_dir).wire()?.f_type != rustix::fs::PROC_SUPER_MAGIC {
+            return Err(Errno::ENODEV);
+        }
+        let root = rustix::fs::open(
+            root.as_ref(),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .wire()?;
+        let root_dir = rustix::fs::openat(
+            &proc_fd_dir,
+            ProcFdPath::new(root.as_fd()).name(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .wire()?;
+        let handles = config.file_handles && handles_work(&root, &root_dir);
+        let capacity = config.fd_cache_capacity.unwrap_or_else(|| {
+            usize::try_from(limit / 4)
+                .unwrap_or(usize::MAX)
+                .clamp(16, 16384)
+        });
+        let watcher = if config.watch {
+            Watcher::new().ok()
+        } else {
+            None
+        };
+        let shared = Arc::new(Shared::new(
+            proc_fd_dir,
+            capacity,
+            handles,
+            config.openat2,
+            watcher,
+        ));
+        Ok(LinuxHost {
+            shared,
+            root,
+            root_dir,
+        })
+    }
+
+    /// Whether inodes are held by kernel file handle (else by descriptor).
+    pub fn uses_file_handles(&self) -> bool {
+        self.shared.handles
+    }
+
+    /// Whether objects are created with the caller's credentials (the
+    /// server may switch filesystem ids); otherwise as the server's user.
+    pub fn switches_credentials(&self) -> bool {
+        self.shared.privileged
+    }
+
+    /// Number of `O_PATH` descriptors parked for file-handle inodes.
+    pub fn cached_fds(&self) -> usize {
+        self.shared.cache.len()
+    }
+
+    /// Number of directories watched for host changes.
+    pub fn watched_dirs(&self) -> usize {
+        self.shared.watcher.as_ref().map_or(0, |w| w.len())
+    }
+
+    fn creds(&self, creds: &Creds) -> CredsGuard {
+        CredsGuard::switch(creds, self.shared.privileged)
+    }
+
+    /// The inode and status of a new object `fd` refers to (any open mode).
+    fn inode_of_fd(&self, fd: &OwnedFd, allow_handle: bool) -> Result<(Inode, Stat)> {
+        let path = self.shared.reopen(fd.as_fd(), OFlags::PATH).wire()?;
+        self.shared.inode_from_path_fd(path, allow_handle)
+    }
+}
+
+/// Whether `root`'s filesystem gives file handles that this process can
+/// reopen (`open_by_handle_at` needs `CAP_DAC_READ_SEARCH`).
+fn handles_work(root: &OwnedFd, root_dir: &OwnedFd) -> bool {
+    match sys::name_to_handle_at(root, c"", libc::AT_EMPTY_PATH) {
+        Ok((h, _)) => sys::open_by_handle_at(root_dir, &h, OFlags::PATH).is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn uid(v: u32) -> Uid {
+    Uid::from_raw(v)
+}
+
+fn gid(v: u32) -> Gid {
+    Gid::from_raw(v)
+}
+
+fn perm(m: u32) -> Mode {
+    Mode::from_raw_mode(m & mode::S_IALLUGO)
+}
+
+fn set_time(t: Option<SetTime>) -> rustix::fs::Timespec {
+    match t {
+        None => rustix::fs::Timespec {
+            tv_sec: 0,
+            tv_nsec: rustix::fs::UTIME_OMIT,
+        },
+        Some(SetTime::Now) => rustix::fs::Timespec {
+            tv_sec: 0,
+            tv_nsec: rustix::fs::UTIME_NOW,
+        },
+        Some(SetTime::At(t)) => rustix::fs::Timespec {
+            tv_sec: t.sec,
+            tv_nsec: i64::from(t.nsec),
+        },
+    }
+}
+
+fn clamp_u32<T: TryInto<u32>>(v: T) -> u32 {
+    v.try_into().unwrap_or(u32::MAX)
+}
+
+fn clamp_u64<T: TryInto<u64>>(v: T) -> u64 {
+    v.try_into().unwrap_or(0)
+}
+
+/// `S_ISUID`, and `S_ISGID` when group-execute is set (without it the bit
+/// means mandatory locking and stays), as the kernel kills them.
+fn suidgid_to_kill(m: u32) -> u32 {
+    let mut kill = m & mode::S_ISUID;
+    if m & mode::S_ISGID != 0 && m & 0o010 != 0 {
+        kill |= mode::S_ISGID;
+    }
+    kill
+}
+
+impl Host for LinuxHost {
+    type Inode = Inode;
+    type File = File;
+    type Dir = Dir;
+
+    fn root(&self) -> Result<(Inode, Stat)> {
+        let fd = self.shared.reopen(self.root.as_fd(), OFlags::PATH).wire()?;
+        self.shared.inode_from_path_fd(fd, true)
+    }
+
+    fn lookup(&self, parent: &Inode, name: Name<'_>) -> Result<(Inode, Stat)> {
+        let dir = parent.path_fd().wire()?;
+        let fd = self
+            .shared
+            .open_beneath(dir.as_fd(), name, OFlags::PATH, Mode::empty())
+            .wire()?;
+        self.shared.inode_from_path_fd(fd, true)
+    }
+
+    fn stat(&self, inode: &Inode) -> Result<Stat> {
+        Ok(from_statx(&statx_fd(&*inode.path_fd().wire()?).wire()?))
+    }
+
+    fn fstat(&self, file: &File) -> Result<Stat> {
+        Ok(from_statx(&statx_fd(file.fd()).wire()?))
+    }
+
+    fn open(&self, inode: &Inode, flags: OpenFlags) -> Result<File> {
+        let oflags = io_flags(flags);
+        let fd = inode.open_io(oflags).wire()?;
+        Ok(File::new(fd, oflags, self.shared.clone()))
+    }
+
+    fn create(
+        &self,
+        parent: &Inode,
+        name: Name<'_>,
+        flags: OpenFlags,
+        mode: u32,
+        creds: &Creds,
+    ) -> Result<(Inode, File, Stat)> {
+        let dir = parent.path_fd().wire()?;
+        let oflags = io_flags(flags) - OFlags::DIRECTORY;
+        for _ in 0..CREATE_RETRIES {
+            let created = {
+                let _as_caller = self.creds(creds);
+                self.shared.open_beneath(
+                    dir.as_fd(),
+                    name,
+                    oflags | OFlags::CREATE | OFlags::EXCL,
+                    perm(mode),
+                )
+            };
+            match created {
+                Ok(fd) => {
+                    let (inode, st) = self.inode_of_fd(&fd, true)?;
+                    return Ok((inode, File::new(fd, oflags, self.shared.clone()), st));
+                }
+                Err(rustix::io::Errno::EXIST) if !flags.contains(OpenFlags::EXCL) => {}
+                Err(e) => return Err(wire(e)),
+            }
+            // It exists: open it like open(2) without O_CREAT would, but
+            // never a symlink, device, FIFO or socket.
+            let (inode, _) = match self.lookup(parent, name) {
+                Ok(found) => found,
+                Err(Errno::ENOENT) => continue,
+                Err(e) => return Err(e),
+            };
+            match inode.file_type() {
+                mode::S_IFREG => {}
+                mode::S_IFDIR => return Err(Errno::EISDIR),
+                mode::S_IFLNK => return Err(Errno::ELOOP),
+                _ => return Err(Errno::EACCES),
+            }
+            let fd = inode.open_io(oflags).wire()?;
+            let st = from_statx(&statx_fd(&fd).wire()?);
+            return Ok((inode, File::new(fd, oflags, self.shared.clone()), st));
+        }
+        Err(Errno::ENOENT)
+    }
+
+    fn mknod(
+        &self,
+        parent: &Inode,
+        name: Name<'_>,
+        mode: u32,
+        rdev: u32,
+        creds: &Creds,
+    ) -> Result<(Inode, Stat)> {
+        let typ = match mode & mode::S_IFMT {
+            0 | mode::S_IFREG => FileType::RegularFile,
+            mode::S_IFCHR => FileType::CharacterDevice,
+            mode::S_IFBLK => FileType::BlockDevice,
+            mode::S_IFIFO => FileType::Fifo,
+            mode::S_IFSOCK => FileType::Socket,
+            _ => return Err(Errno::EINVAL),
+        };
+        let (major, minor) = decode_dev(rdev);
+        let dir = parent.path_fd().wire()?;
+        {
+            let _as_caller = self.creds(creds);
+            rustix::fs::mknodat(
+                &*dir,
+                name.as_bytes(),
+                typ,
+                perm(mode),
+                rustix::fs::makedev(major, minor),
+            )
+            .wire()?;
+        }
+        self.lookup(parent, name)
+    }
+
+    fn mkdir(
+        &self,
+        parent: &Inode,
+        name: Name<'_>,
+        mode: u32,
+        creds: &Creds,
+    ) -> Result<(Inode, Stat)> {
+        let dir = parent.path_fd().wire()?;
+        {
+            let _as_caller = self.creds(creds);
+            rustix::fs::mkdirat(&*dir, name.as_bytes(), perm(mode)).wire()?;
+        }
+        self.lookup(parent, name)
+    }
+
+    fn symlink(
+        &self,
+        parent: &Inode,
+        name: Name<'_>,
+        target: &[u8],
+        creds: &Creds,
+    ) -> Result<(Inode, Stat)> {
+        if target.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if target.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if target.contains(&0) {
+            return Err(Errno::EINVAL);
+        }
+        let dir = parent.path_fd().wire()?;
+        {
+            let _as_caller = self.creds(creds);
+            rustix::fs::symlinkat(target, &*dir, name.as_bytes()).wire()?;
+        }
+        self.lookup(parent, name)
+    }
+
+    fn link(&self, inode: &Inode, newparent: &Inode, newname: Name<'_>) -> Result<Stat> {
+        let fd = inode.path_fd().wire()?;
+        let dir = newparent.path_fd().wire()?;
+        match rustix::fs::linkat(&*fd, c"", &*dir, newname.as_bytes(), AtFlags::EMPTY_PATH) {
+            Ok(()) => {}
+            // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the magic link
+            // (followed onto the inode itself, never a symlink's target)
+            // does not.
+            Err(rustix::io::Errno::NOENT) | Err(rustix::io::Errno::PERM) => {
+                let p = ProcFdPath::new(fd.as_fd());
+                rustix::fs::linkat(
+                    rustix::fs::CWD,
+                    p.path(),
+                    &*dir,
+                    newname.as_bytes(),
+                    AtFlags::SYMLINK_FOLLOW,
+                )
+                .wire()?
+            }
+            Err(e) => return Err(wire(e)),
+        }
+        Ok(from_statx(&statx_fd(&*fd).wire()?))
+    }
+
+    fn unlink(&self, parent: &Inode, name: Name<'_>) -> Result<()> {
+        let dir = parent.path_fd().wire()?;
+        rustix::fs::unlinkat(&*dir, name.as_bytes(), AtFlags::empty()).wire()
+    }
+
+    fn rmdir(&self, parent: &Inode, name: Name<'_>) -> Result<()> {
+        let dir = parent.path_fd().wire()?;
+        rustix::fs::unlinkat(&*dir, name.as_bytes(), AtFlags::REMOVEDIR).wire()
+    }
+
+    fn rename(
+        &self,
+        parent: &Inode,
+        name: Name<'_>,
+        newparent: &Inode,
+        newname: Name<'_>,
+        flags: RenameFlags,
+    ) -> Result<()> {
+        let flags = rustix::fs::RenameFlags::from_bits(flags.bits()).ok_or(Errno::EINVAL)?;
+        let old = parent.path_fd().wire()?;
+        let new = newparent.path_fd().wire()?;
+        rustix::fs::renameat_with(&*old, name.as_bytes(), &*new, newname.as_bytes(), flags).wire()
+    }
+
+    fn readlink(&self, inode: &Inode, buf: &mut [u8]) -> Result<usize> {
+        if inode.file_type() != mode::S_IFLNK {
+            return Err(Errno::EINVAL);
+        }
+        let fd = inode.path_fd().wire()?;
+        rustix::fs::readlinkat_raw(&*fd, c"", buf).wire()
+    }
+
+    fn setattr(&self, inode: &Inode, file: Option<&File>, attrs: &SetAttrs) -> Result<Stat> {
+        let typ = inode.file_type();
+        if attrs.mode.is_some() && typ == mode::S_IFLNK {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let fd = inode.path_fd().wire()?;
+        if attrs.uid.is_some() || attrs.gid.is_some() {
+            let flags = AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW;
+            rustix::fs::chownat(&*fd, c"", attrs.uid.map(uid), attrs.gid.map(gid), flags).wire()?;
+        }
+        if let Some(size) = attrs.size {
+            match (file, typ) {
+                (Some(f), _) => rustix::fs::ftruncate(f.fd(), size).wire()?,
+                (None, mode::S_IFREG) => rustix::fs::ftruncate(
+                    inode.open_io(OFlags::WRONLY | OFlags::NONBLOCK).wire()?,
+                    size,
+                )
+                .wire()?,
+                (None, mode::S_IFDIR) => return Err(Errno::EISDIR),
+                (None, _) => return Err(Errno::EINVAL),
+            }
+        }
+        if let Some(m) = attrs.mode {
+            set_mode(&fd, file, m)?;
+        }
+        if attrs.atime.is_some() || attrs.mtime.is_some() {
+            let times = Timestamps {
+                last_access: set_time(attrs.atime),
+                last_modification: set_time(attrs.mtime),
+            };
+            rustix::fs::utimensat(
+                &*fd,
+                c"",
+                &times,
+                AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW,
+            )
+            .wire()?;
+        }
+        if attrs.kill_suidgid && typ == mode::S_IFREG {
+            let st = statx_fd(&*fd).wire()?;
+            let m = u32::from(st.stx_mode);
+            let kill = suidgid_to_kill(m);
+            if kill != 0 {
+                set_mode(&fd, file, m & !kill & mode::S_IALLUGO)?;
+            }
+            match rustix::fs::removexattr(
+                ProcFdPath::new(fd.as_fd()).path(),
+                XATTR_SECURITY_CAPABILITY,
+            ) {
+                Ok(()) | Err(rustix::io::Errno::NODATA) | Err(rustix::io::Errno::OPNOTSUPP) => {}
+                Err(e) => return Err(wire(e)),
+            }
+        }
+        Ok(from_statx(&statx_fd(&*fd).wire()?))
+    }
+
+    fn read(&self, file: &File, offset: u64, bufs: &mut [&mut [u8]]) -> Result<usize> {
+        vectored::read_at(file.fd(), offset, bufs).wire()
+    }
+
+    fn write(&self, file: &File, offset: u64, bufs: &[&[u8]], kill_priv: bool) -> Result<usize> {
+        let _unprivileged = (kill_priv && self.shared.fsetid).then(NoFsetid::enter);
+        vectored::write_at(file.fd(), offset, bufs).wire()
+    }
+
+    fn flush(&self, file: &File, lock_owner: u64) -> Result<()> {
+        file.release_owner(lock_owner);
+        Ok(())
+    }
+
+    fn fsync(&self, file: &File, datasync: bool) -> Result<()> {
+        if datasync {
+            rustix::fs::fdatasync(file.fd()).wire()
+        } else {
+            rustix::fs::fsync(file.fd()).wire()
+        }
+    }
+
+    fn fsyncdir(&self, dir: &Dir, datasync: bool) -> Result<()> {
+        if datasync {
+            rustix::fs::fdatasync(dir.fd()).wire()
+        } else {
+            rustix::fs::fsync(dir.fd()).wire()
+        }
+    }
+
+    fn fallocate(&self, file: &File, mode: FallocateMode, offset: u64, len: u64) -> Result<()> {
+        let flags = rustix::fs::FallocateFlags::from_bits(mode.bits()).ok_or(Errno::EOPNOTSUPP)?;
+        rustix::fs::fallocate(file.fd(), flags, offset, len).wire()
+    }
+
+    fn lseek(&self, file: &File, offset: u64, whence: Whence) -> Result<u64> {
+        let pos = match whence {
+            Whence::Set => return Ok(offset),
+            Whence::Cur => return Err(Errno::EINVAL),
+            Whence::End => SeekFrom::End(i64::try_from(offset).map_err(|_| Errno::EINVAL)?),
+            Whence::Data => SeekFrom::Data(offset),
+            Whence::Hole => SeekFrom::Hole(offset),
+        };
+        rustix::fs::seek(file.fd(), pos).wire()
+    }
+
+    fn copy_file_range(
+        &self,
+        src: &File,
+        src_off: u64,
+        dst: &File,
+        dst_off: u64,
+        len: u64,
+        flags: u32,
+    ) -> Result<u64> {
+        if flags != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (mut src_off, mut dst_off) = (src_off, dst_off);
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        let n = rustix::fs::copy_file_range(
+            src.fd(),
+            Some(&mut src_off),
+            dst.fd(),
+            Some(&mut dst_off),
+            len,
+        )
+        .wire()?;
+        Ok(n as u64)
+    }
+
+    fn statfs(&self, inode: &Inode) -> Result<Kstatfs> {
+        let st = rustix::fs::fstatfs(&*inode.path_fd().wire()?).wire()?;
+        Ok(Kstatfs {
+            blocks: clamp_u64(st.f_blocks),
+            bfree: clamp_u64(st.f_bfree),
+            bavail: clamp_u64(st.f_bavail),
+            files: clamp_u64(st.f_files),
+            ffree: clamp_u64(st.f_ffree),
+            bsize: clamp_u32(st.f_bsize),
+            namelen: clamp_u32(st.f_namelen),
+            frsize: clamp_u32(st.f_frsize),
+            padding: 0,
+            spare: [0; 6],
+        })
+    }
+
+    fn getxattr(&self, inode: &Inode, name: &[u8], buf: &mut [u8]) -> Result<usize> {
+        let fd = inode.path_fd().wire()?;
+        let path = ProcFdPath::new(fd.as_fd());
+        // rustix never passes a zero-length buffer to the kernel: ask for the size explicitly.
+        if buf.is_empty() {
+            return rustix::fs::getxattr_query(path.path(), name).wire();
+        }
+        rustix::fs::getxattr(path.path(), name, buf).wire()
+    }
+
+    fn listxattr(&self, inode: &Inode, buf: &mut [u8]) -> Result<usize> {
+        let fd = inode.path_fd().wire()?;
+        let path = ProcFdPath::new(fd.as_fd());
+        if buf.is_empty() {
+            return rustix::fs::listxattr_query(path.path()).wire();
+        }
+        rustix::fs::listxattr(path.path(), buf).wire()
+    }
+
+    fn setxattr(&self, inode: &Inode, name: &[u8], value: &[u8], flags: u32) -> Result<()> {
+        let flags = XattrFlags::from_bits(flags).ok_or(Errno::EINVAL)?;
+        let fd = inode.path_fd().wire()?;
+        rustix::fs::setxattr(ProcFdPath::new(fd.as_fd()).path(), name, value, flags).wire()
+    }
+
+    fn removexattr(&self, inode: &Inode, name: &[u8]) -> Result<()> {
+        let fd = inode.path_fd().wire()?;
+        rustix::fs::removexattr(ProcFdPath::new(fd.as_fd()).path(), name).wire()
+    }
+
+    fn opendir(&self, inode: &Inode) -> Result<Dir> {
+        if inode.file_type() != mode::S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(Dir::new(
+            inode.open_io(OFlags::RDONLY | OFlags::DIRECTORY).wire()?,
+        ))
+    }
+
+    fn readdir(
+        &self,
+        dir: &Dir,
+        offset: u64,
+        f: &mut dyn FnMut(DirEntry<'_>) -> bool,
+    ) -> Result<()> {
+        dir.read(offset, f)
+    }
+
+    fn getlk(&self, file: &File, owner: u64, lock: &FileLock) -> Result<FileLock> {
+        let mut fl = to_flock(lock)?;
+        let fd = file.owner_fd(owner)?;
+        sys::ofd_getlk(&*fd, &mut fl).wire()?;
+        Ok(from_flock(&fl))
+    }
+
+    fn setlk(&self, file: &File, owner: u64, lk: &FileLock, sleep: bool) -> Result<()> {
+        let fl = to_flock(lk)?;
+        let fd = if lk.typ == lock::F_UNLCK {
+            match file.existing_owner_fd(owner) {
+                Some(fd) => fd,
+                None => return Ok(()),
+            }
+        } else {
+            file.owner_fd(owner)?
+        };
+        sys::ofd_setlk(&*fd, &fl, sleep).wire()
+    }
+
+    fn flock(&self, file: &File, lk: &FileLock, sleep: bool) -> Result<()> {
+        let op = match (lk.typ, sleep) {
+            (lock::F_RDLCK, true) => FlockOperation::LockShared,
+            (lock::F_RDLCK, false) => FlockOperation::NonBlockingLockShared,
+            (lock::F_WRLCK, true) => FlockOperation::LockExclusive,
+            (lock::F_WRLCK, false) => FlockOperation::NonBlockingLockExclusive,
+            (lock::F_UNLCK, _) => FlockOperation::Unlock,
+            _ => return Err(Errno::EINVAL),
+        };
+        rustix::fs::flock(file.fd(), op).wire()
+    }
+
+    fn tmpfile(
+        &self,
+        parent: &Inode,
+        flags: OpenFlags,
+        mode: u32,
+        creds: &Creds,
+    ) -> Result<(Inode, File, Stat)> {
+        let dir = parent.path_fd().wire()?;
+        let oflags = io_flags(flags) - OFlags::DIRECTORY - OFlags::TRUNC;
+        let fd = {
+            let _as_caller = self.creds(creds);
+            self.shared
+                .fd_call(|| rustix::fs::openat(&*dir, c".", oflags | OFlags::TMPFILE, perm(mode)))
+                .wire()?
+        };
+        // An unlinked inode is held by descriptor: a handle may not reopen it.
+        let (inode, st) = self.inode_of_fd(&fd, false)?;
+        Ok((inode, File::new(fd, oflags, self.shared.clone()), st))
+    }
+
+    fn syncfs(&self, inode: &Inode) -> Result<()> {
+        let fd = match inode.file_type() {
+            mode::S_IFDIR => inode.open_io(OFlags::RDONLY | OFlags::DIRECTORY).wire()?,
+            mode::S_IFREG => inode.open_io(OFlags::RDONLY | OFlags::NONBLOCK).wire()?,
+            // Never opened: sync the share's filesystem instead.
+            _ => return rustix::fs::syncfs(&self.root_dir).wire(),
+        };
+        rustix::fs::syncfs(&fd).wire()
+    }
+
+    fn watch(&self, dir: &Inode) {
+        dir.watch();
+    }
+
+    fn drain_changes(&self, f: &mut dyn FnMut(HostChange<'_>)) {
+        if let Some(w) = &self.shared.watcher {
+            w.drain(f);
+        }
+    }
+
+    fn has_watcher(&self) -> bool {
+        self.shared.watcher.is_some()
+    }
+}
+
+/// `chmod` of an inode: through `file` when open, else through the
+/// `/proc/self/fd` magic link of its `O_PATH` descriptor (never a symlink:
+/// the caller refused those).
+fn set_mode(fd: &PathFd, file: Option<&File>, m: u32) -> Result<()> {
+    match file {
+        Some(f) => rustix::fs::fchmod(f.fd(), perm(m)).wire(),
+        None => rustix::fs::chmodat(
+            rustix::fs::CWD,
+            ProcFdPath::new(fd.as_fd()).path(),
+            perm(m),
+            AtFlags::empty(),
+        )
+        .wire(),
+    }
+}

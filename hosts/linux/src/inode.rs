@@ -1,0 +1,152 @@
+//! [`Inode`]: a path-only reference to a host inode.
+
+use crate::fdcache::PathFd;
+use crate::proc::ProcFdPath;
+use crate::shared::Shared;
+use crate::sys::{self, FileHandle};
+use arcbox_fs::abi::mode;
+use arcbox_fs::host::HostKey;
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::OFlags;
+use rustix::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// How an inode is held.
+pub(crate) enum Repr {
+    /// Its own `O_PATH` descriptor (filesystems without file handles, or
+    /// objects seen before any directory of their mount).
+    Fd(PathFd),
+    /// A kernel file handle; an `O_PATH` descriptor is reopened on demand
+    /// and parked in the bounded cache, so huge trees never exhaust the
+    /// descriptor limit.
+    Handle {
+        /// The handle.
+        handle: FileHandle,
+        /// A descriptor on the inode's mount.
+        mount: PathFd,
+    },
+}
+
+/// [`arcbox_fs::host::Host::Inode`] of [`crate::LinuxHost`]: an inode of the
+/// share, reachable only through a lookup from the root. It allows no I/O;
+/// [`arcbox_fs::host::Host::open`] makes a [`crate::File`] of it.
+pub struct Inode {
+    shared: Arc<Shared>,
+    id: u64,
+    typ: u32,
+    key: HostKey,
+    repr: Repr,
+    /// inotify watch descriptor this inode holds, or -1.
+    wd: AtomicI32,
+}
+
+impl Inode {
+    pub(crate) fn new(shared: Arc<Shared>, id: u64, typ: u32, key: HostKey, repr: Repr) -> Inode {
+        Inode {
+            shared,
+            id,
+            typ,
+            key,
+            repr,
+            wd: AtomicI32::new(-1),
+        }
+    }
+
+    /// Host identity (device, inode number, mount id).
+    pub fn key(&self) -> HostKey {
+        self.key
+    }
+
+    /// The `S_IFMT` bits of the inode's mode (a type never changes).
+    pub fn file_type(&self) -> u32 {
+        self.typ
+    }
+
+    /// Whether the inode is held by a kernel file handle rather than a
+    /// descriptor of its own.
+    pub fn has_file_handle(&self) -> bool {
+        matches!(self.repr, Repr::Handle { .. })
+    }
+
+    /// An `O_PATH` descriptor of the inode: its own, or a cached one, or a
+    /// fresh one from its file handle (then parked in the cache).
+    pub(crate) fn path_fd(&self) -> io::Result<PathFd> {
+        match &self.repr {
+            Repr::Fd(fd) => Ok(fd.clone()),
+            Repr::Handle { handle, mount } => {
+                if let Some(fd) = self.shared.cache.get(self.id) {
+                    return Ok(fd);
+                }
+                let fd = Arc::new(
+                    self.shared
+                        .fd_call(|| sys::open_by_handle_at(mount, handle, OFlags::PATH))?,
+                );
+                self.shared.cache.insert(self.id, fd.clone());
+                Ok(fd)
+            }
+        }
+    }
+
+    /// Opens the inode for I/O with host `flags`. Only regular files and
+    /// directories: anything else is `EACCES` (device nodes, FIFOs and
+    /// sockets are never opened; a symlink is never followed).
+    pub(crate) fn open_io(&self, flags: OFlags) -> io::Result<OwnedFd> {
+        if self.typ != mode::S_IFREG && self.typ != mode::S_IFDIR {
+            return Err(io::Errno::ACCESS);
+        }
+        let flags = flags | OFlags::CLOEXEC;
+        match &self.repr {
+            Repr::Handle { handle, mount } => self
+                .shared
+                .fd_call(|| sys::open_by_handle_at(mount, handle, flags)),
+            Repr::Fd(fd) => self.shared.reopen(fd.as_fd(), flags),
+        }
+    }
+
+    /// Starts watching this directory (once per inode).
+    pub(crate) fn watch(&self) {
+        let Some(w) = &self.shared.watcher else {
+            return;
+        };
+        if self.typ != mode::S_IFDIR || self.wd.load(Ordering::Acquire) >= 0 {
+            return;
+        }
+        let Ok(fd) = self.path_fd() else { return };
+        let Ok(wd) = w.add(ProcFdPath::new(fd.as_fd()).path(), self.key) else {
+            return;
+        };
+        if self
+            .wd
+            .compare_exchange(-1, wd, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Another thread watched it first; drop our extra hold.
+            w.release(wd);
+        }
+    }
+}
+
+impl Drop for Inode {
+    fn drop(&mut self) {
+        if matches!(self.repr, Repr::Handle { .. }) {
+            self.shared.cache.remove(self.id);
+        }
+        let wd = self.wd.load(Ordering::Acquire);
+        if wd >= 0 {
+            if let Some(w) = &self.shared.watcher {
+                w.release(wd);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Inode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inode")
+            .field("key", &self.key)
+            .field("type", &format_args!("{:o}", self.typ))
+            .field("file_handle", &self.has_file_handle())
+            .finish()
+    }
+}
