@@ -130,7 +130,8 @@ pub enum HostChange<'a> {
         /// The entry's name.
         name: &'a [u8],
     },
-    /// The inode's attributes or data changed.
+    /// The inode's attributes or data changed; for a directory, any of its
+    /// names may have changed too (watchers that cannot say which).
     Inode(HostKey),
     /// Events were lost: drop every cache.
     Overflow,

@@ -169,6 +169,7 @@ impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
 }
 
 #[cfg(all(test, not(loom)))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

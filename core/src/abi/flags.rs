@@ -390,6 +390,77 @@ impl OpenFlags {
     }
 }
 
+/// The guest's architecture family, for the few open flags whose values
+/// differ between Linux architectures (asm-generic/fcntl.h vs
+/// arch/arm64/include/uapi/asm/fcntl.h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GuestArch {
+    /// x86, x86-64, riscv and every asm-generic architecture: the values
+    /// [`OpenFlags`] names.
+    Generic,
+    /// arm and arm64: `O_DIRECTORY` 0o40000, `O_NOFOLLOW` 0o100000,
+    /// `O_DIRECT` 0o200000, `O_LARGEFILE` 0o400000.
+    Arm,
+}
+
+impl GuestArch {
+    /// The architecture this server was built for (the usual guest of a
+    /// same-architecture VMM).
+    pub const NATIVE: GuestArch =
+        if cfg!(any(target_arch = "arm", target_arch = "aarch64")) { GuestArch::Arm } else { GuestArch::Generic };
+}
+
+impl OpenFlags {
+    /// Reads a guest's raw open flags into the generic values this crate
+    /// uses, whatever the guest architecture. Unknown bits are dropped.
+    pub const fn from_guest(raw: u32, arch: GuestArch) -> OpenFlags {
+        match arch {
+            GuestArch::Generic => OpenFlags::from_bits_truncate(raw),
+            GuestArch::Arm => {
+                const ARM_DIRECTORY: u32 = 0o40000;
+                const ARM_NOFOLLOW: u32 = 0o100000;
+                const ARM_DIRECT: u32 = 0o200000;
+                const ARM_LARGEFILE: u32 = 0o400000;
+                const MOVED: u32 = ARM_DIRECTORY | ARM_NOFOLLOW | ARM_DIRECT | ARM_LARGEFILE;
+                let mut v = raw & !MOVED;
+                if raw & ARM_DIRECTORY != 0 {
+                    v |= OpenFlags::DIRECTORY.bits();
+                }
+                if raw & ARM_NOFOLLOW != 0 {
+                    v |= OpenFlags::NOFOLLOW.bits();
+                }
+                if raw & ARM_DIRECT != 0 {
+                    v |= OpenFlags::DIRECT.bits();
+                }
+                if raw & ARM_LARGEFILE != 0 {
+                    v |= OpenFlags::LARGEFILE.bits();
+                }
+                OpenFlags::from_bits_truncate(v)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod arch_tests {
+    use super::*;
+
+    #[test]
+    fn arm_guest_flags_normalise() {
+        // arm64 O_DIRECT | O_LARGEFILE | O_RDWR, as an arm64 guest sends it.
+        let f = OpenFlags::from_guest(0o200000 | 0o400000 | 2, GuestArch::Arm);
+        assert_eq!(f, OpenFlags::DIRECT | OpenFlags::LARGEFILE | OpenFlags::RDWR);
+        assert!(!f.contains(OpenFlags::DIRECTORY));
+        let d = OpenFlags::from_guest(0o40000 | 0o100000, GuestArch::Arm);
+        assert_eq!(d, OpenFlags::DIRECTORY | OpenFlags::NOFOLLOW);
+        let g = OpenFlags::from_guest(0o200000, GuestArch::Generic);
+        assert_eq!(g, OpenFlags::DIRECTORY);
+        // O_TMPFILE on arm64 is __O_TMPFILE | O_DIRECTORY(arm).
+        let t = OpenFlags::from_guest(0o20000000 | 0o40000, GuestArch::Arm);
+        assert!(t.contains(OpenFlags::TMPFILE));
+    }
+}
+
 /// The access mode part of open flags (`O_ACCMODE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AccessMode {
@@ -468,6 +539,8 @@ pub mod mode {
     pub const S_ISVTX: u32 = 0o1000;
     /// Permission bits with suid, sgid and sticky.
     pub const S_IALLUGO: u32 = 0o7777;
+    /// Group execute permission.
+    pub const S_IXGRP: u32 = 0o010;
 
     /// The `d_type` of a `st_mode` (`IFTODT`), as FUSE dirents carry it.
     pub const fn dtype(mode: u32) -> u32 {

@@ -1,6 +1,7 @@
 //! Passthrough configuration: cache modes and timeouts (modelled on
 //! virtiofsd's `--cache` modes), and the embedder-facing [`FsConfig`].
 
+use crate::abi::GuestArch;
 use alloc::string::String;
 use core::time::Duration;
 
@@ -69,9 +70,8 @@ pub struct PassthroughConfig {
     /// Clear suid/sgid/capabilities on write, chown and truncate as the
     /// kernel would (`FUSE_HANDLE_KILLPRIV_V2`).
     pub killpriv_v2: bool,
-    /// Create new objects owned by the requesting uid/gid (needs privilege on
-    /// the host; without it objects are owned by the server's user).
-    pub honor_creds: bool,
+    /// The guest's architecture, for reading its open flags.
+    pub guest_arch: GuestArch,
 }
 
 impl PassthroughConfig {
@@ -94,7 +94,7 @@ impl PassthroughConfig {
             readdirplus: true,
             announce_submounts: false,
             killpriv_v2: true,
-            honor_creds: true,
+            guest_arch: GuestArch::NATIVE,
         }
     }
 }

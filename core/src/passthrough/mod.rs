@@ -230,6 +230,8 @@ impl<H: Host> PassthroughFs<H> {
             }
             HostChange::Inode(key) => {
                 if let Some(d) = inodes.find_key(&key) {
+                    // For a directory (kqueue names no entry): every name in it.
+                    d.bump_generation();
                     notify(Invalidation::Inode(d.nodeid));
                 }
             }
@@ -254,7 +256,7 @@ impl<H: Host> PassthroughFs<H> {
     /// writeback cache, write-only becomes read-write (the kernel reads to fill
     /// pages) and `O_APPEND` is the kernel's business.
     fn open_flags(&self, flags: u32) -> OpenFlags {
-        let mut f = OpenFlags::from_bits_truncate(flags) - (OpenFlags::CREAT | OpenFlags::EXCL | OpenFlags::NOCTTY);
+        let mut f = OpenFlags::from_guest(flags, self.cfg.guest_arch) - (OpenFlags::CREAT | OpenFlags::EXCL | OpenFlags::NOCTTY);
         if self.agreed().contains(InitFlags::WRITEBACK_CACHE) {
             if f.contains(OpenFlags::WRONLY) {
                 f = (f - OpenFlags::WRONLY) | OpenFlags::RDWR;
@@ -716,7 +718,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn create(&self, ctx: &Context, parent: NodeId, name: Name<'_>, args: &CreateArgs) -> Result<(Entry, Opened)> {
         let p = self.inode(parent)?;
-        let flags = self.open_flags(args.flags) | (OpenFlags::from_bits_truncate(args.flags) & OpenFlags::EXCL);
+        let flags = self.open_flags(args.flags) | (OpenFlags::from_guest(args.flags, self.cfg.guest_arch) & OpenFlags::EXCL);
         let (inode, file, st) = self.host.create(&p.inode, name, flags, self.masked(args.mode, args.umask), &Self::creds(ctx))?;
         p.bump_generation();
         let d = self.inodes.insert_or_ref(st.key, inode);
