@@ -1,7 +1,7 @@
 //! Packing READDIR / READDIRPLUS entries into the reply (fuse.h
 //! `struct fuse_dirent` / `struct fuse_direntplus`, `FUSE_DIRENT_ALIGN`).
 
-use crate::abi::{dirent_align, Dirent, DirentPlus, NAME_MAX};
+use crate::abi::{Dirent, DirentPlus, NAME_MAX, dirent_align};
 use crate::errno::Errno;
 use crate::fs::Entry;
 use crate::io::ReplySink;
@@ -27,7 +27,13 @@ impl<'a> DirSink<'a> {
     /// A sink writing at reply offset `base`, at most `size` bytes.
     pub fn new(sink: &'a mut dyn ReplySink, base: usize, size: usize, plus: bool) -> Self {
         let cap = size.min(sink.capacity().saturating_sub(base));
-        DirSink { sink, base, cap, used: 0, plus }
+        DirSink {
+            sink,
+            base,
+            cap,
+            used: 0,
+            plus,
+        }
     }
 
     /// Whether this is a READDIRPLUS reply (entries carry attributes).
@@ -69,21 +75,39 @@ impl<'a> DirSink<'a> {
     /// fit; the caller must then undo the lookup it did for it.
     ///
     /// Errors: `EINVAL` for a bad name, or when this is a plain READDIR reply.
-    pub fn add_plus(&mut self, entry: &Entry, off: u64, typ: u32, name: &[u8]) -> Result<bool, Errno> {
+    pub fn add_plus(
+        &mut self,
+        entry: &Entry,
+        off: u64,
+        typ: u32,
+        name: &[u8],
+    ) -> Result<bool, Errno> {
         if !self.plus {
             return Err(Errno::EINVAL);
         }
         self.push(Some(entry), entry.attr.ino, off, typ, name)
     }
 
-    fn push(&mut self, entry: Option<&Entry>, ino: u64, off: u64, typ: u32, name: &[u8]) -> Result<bool, Errno> {
+    fn push(
+        &mut self,
+        entry: Option<&Entry>,
+        ino: u64,
+        off: u64,
+        typ: u32,
+        name: &[u8],
+    ) -> Result<bool, Errno> {
         if name.is_empty() || name.len() > NAME_MAX {
             return Err(Errno::EINVAL);
         }
         if !self.fits(name.len()) {
             return Ok(false);
         }
-        let dirent = Dirent { ino, off, namelen: name.len() as u32, typ };
+        let dirent = Dirent {
+            ino,
+            off,
+            namelen: name.len() as u32,
+            typ,
+        };
         let mut rec = [0u8; MAX_RECORD];
         let mut at = 0;
         if let Some(e) = entry {
@@ -126,7 +150,10 @@ mod tests {
         let mut s = &mut buf[..];
         let mut d = DirSink::new(&mut s, 16, 4096, true);
         assert_eq!(d.record_len(1), 160);
-        let e = Entry { nodeid: 9, ..Entry::default() };
+        let e = Entry {
+            nodeid: 9,
+            ..Entry::default()
+        };
         assert_eq!(d.add_plus(&e, 1, 8, b"x"), Ok(true));
         assert_eq!(d.add(1, 2, 4, b".."), Ok(true));
         assert_eq!(d.bytes(), 320);

@@ -12,7 +12,9 @@ use crate::errno::Errno;
 use crate::fs::{Context, CreateArgs, FileSystem, KernelInit, OpenArgs, XattrReply};
 use crate::io::{ReplyData, ReplySink, RequestData, RequestSource};
 use crate::reply::{self, OUT_HEADER_LEN};
-use crate::request::{Frame, InPlace, ParseOptions, Request, IN_HEADER_LEN, MAX_PREFIX, prefix_len};
+use crate::request::{
+    Frame, IN_HEADER_LEN, InPlace, MAX_PREFIX, ParseOptions, Request, prefix_len,
+};
 use crate::time::Instant;
 use core::sync::atomic::{AtomicU32, Ordering};
 use zerocopy::{FromBytes, IntoBytes};
@@ -101,7 +103,11 @@ impl<F: FileSystem> FuseDispatcher<F> {
         FuseDispatcher {
             fs,
             config,
-            session: Session { minor: AtomicU32::new(0), flags_lo: AtomicU32::new(0), flags_hi: AtomicU32::new(0) },
+            session: Session {
+                minor: AtomicU32::new(0),
+                flags_lo: AtomicU32::new(0),
+                flags_hi: AtomicU32::new(0),
+            },
         }
     }
 
@@ -183,7 +189,11 @@ impl<F: FileSystem> FuseDispatcher<F> {
         }
         let flags = self.negotiated_flags();
         let opts = ParseOptions {
-            minor: if minor == 0 { KERNEL_MINOR_VERSION } else { minor },
+            minor: if minor == 0 {
+                KERNEL_MINOR_VERSION
+            } else {
+                minor
+            },
             setxattr_ext: flags.contains(InitFlags::SETXATTR_EXT),
         };
         let mut prefix = [0u8; MAX_PREFIX];
@@ -195,7 +205,11 @@ impl<F: FileSystem> FuseDispatcher<F> {
             uid: header.uid,
             gid: header.gid,
             pid: header.pid,
-            supp_gid: if frame.ext.len > 0 { supp_group(req, frame.ext) } else { None },
+            supp_gid: if frame.ext.len > 0 {
+                supp_group(req, frame.ext)
+            } else {
+                None
+            },
             now,
         };
         self.route(&ctx, header, request, req, reply)
@@ -221,14 +235,20 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 self.session.minor.store(0, Ordering::Release);
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
-            Request::Lookup { name } => ok(reply::reply_struct(reply, unique, &reply::entry_out(&fs.lookup(ctx, node, name)?))?),
+            Request::Lookup { name } => ok(reply::reply_struct(
+                reply,
+                unique,
+                &reply::entry_out(&fs.lookup(ctx, node, name)?),
+            )?),
             Request::Forget { arg } => {
                 fs.forget(ctx, node, arg.nlookup);
                 Ok(None)
             }
             Request::BatchForget { count, items } => {
                 let mut chunk = [ForgetOne::default(); ITEM_CHUNK];
-                read_items(req, body(items), count as usize, &mut chunk, |c| fs.batch_forget(ctx, c))?;
+                read_items(req, body(items), count as usize, &mut chunk, |c| {
+                    fs.batch_forget(ctx, c)
+                })?;
                 Ok(None)
             }
             Request::Interrupt { arg } => {
@@ -237,26 +257,55 @@ impl<F: FileSystem> FuseDispatcher<F> {
             }
             Request::NotifyReply { .. } => Ok(None),
             Request::Getattr { arg } => {
-                let fh = GetattrFlags::from_bits_retain(arg.getattr_flags).contains(GetattrFlags::FH).then_some(arg.fh);
-                ok(reply::reply_struct(reply, unique, &reply::attr_out(&fs.getattr(ctx, node, fh)?))?)
+                let fh = GetattrFlags::from_bits_retain(arg.getattr_flags)
+                    .contains(GetattrFlags::FH)
+                    .then_some(arg.fh);
+                ok(reply::reply_struct(
+                    reply,
+                    unique,
+                    &reply::attr_out(&fs.getattr(ctx, node, fh)?),
+                )?)
             }
-            Request::Setattr { arg } => ok(reply::reply_struct(reply, unique, &reply::attr_out(&fs.setattr(ctx, node, &arg)?))?),
+            Request::Setattr { arg } => ok(reply::reply_struct(
+                reply,
+                unique,
+                &reply::attr_out(&fs.setattr(ctx, node, &arg)?),
+            )?),
             Request::Readlink => {
                 let mut out = ReplyData::new(reply, OUT_HEADER_LEN, PATH_MAX);
                 fs.readlink(ctx, node, &mut out)?;
                 let n = out.written();
                 ok(reply::write_header(reply, unique, 0, n)?)
             }
-            Request::Symlink { name, target } => {
-                ok(reply::reply_struct(reply, unique, &reply::entry_out(&fs.symlink(ctx, node, name, target)?))?)
-            }
+            Request::Symlink { name, target } => ok(reply::reply_struct(
+                reply,
+                unique,
+                &reply::entry_out(&fs.symlink(ctx, node, name, target)?),
+            )?),
             Request::Mknod { arg, name } => {
-                let a = CreateArgs { mode: arg.mode, umask: arg.umask, rdev: arg.rdev, ..CreateArgs::default() };
-                ok(reply::reply_struct(reply, unique, &reply::entry_out(&fs.mknod(ctx, node, name, &a)?))?)
+                let a = CreateArgs {
+                    mode: arg.mode,
+                    umask: arg.umask,
+                    rdev: arg.rdev,
+                    ..CreateArgs::default()
+                };
+                ok(reply::reply_struct(
+                    reply,
+                    unique,
+                    &reply::entry_out(&fs.mknod(ctx, node, name, &a)?),
+                )?)
             }
             Request::Mkdir { arg, name } => {
-                let a = CreateArgs { mode: arg.mode, umask: arg.umask, ..CreateArgs::default() };
-                ok(reply::reply_struct(reply, unique, &reply::entry_out(&fs.mkdir(ctx, node, name, &a)?))?)
+                let a = CreateArgs {
+                    mode: arg.mode,
+                    umask: arg.umask,
+                    ..CreateArgs::default()
+                };
+                ok(reply::reply_struct(
+                    reply,
+                    unique,
+                    &reply::entry_out(&fs.mkdir(ctx, node, name, &a)?),
+                )?)
             }
             Request::Unlink { name } => {
                 fs.unlink(ctx, node, name)?;
@@ -266,25 +315,50 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 fs.rmdir(ctx, node, name)?;
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
-            Request::Rename { newdir, flags, name, newname } => {
+            Request::Rename {
+                newdir,
+                flags,
+                name,
+                newname,
+            } => {
                 fs.rename(ctx, node, name, newdir, newname, flags)?;
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
-            Request::Link { arg, name } => {
-                ok(reply::reply_struct(reply, unique, &reply::entry_out(&fs.link(ctx, arg.oldnodeid, node, name)?))?)
-            }
+            Request::Link { arg, name } => ok(reply::reply_struct(
+                reply,
+                unique,
+                &reply::entry_out(&fs.link(ctx, arg.oldnodeid, node, name)?),
+            )?),
             Request::Open { arg } => {
-                let o = fs.open(ctx, node, &OpenArgs { flags: arg.flags, open_flags: arg.open_flags })?;
+                let o = fs.open(
+                    ctx,
+                    node,
+                    &OpenArgs {
+                        flags: arg.flags,
+                        open_flags: arg.open_flags,
+                    },
+                )?;
                 ok(reply::reply_struct(reply, unique, &reply::open_out(&o))?)
             }
             Request::Opendir { arg } => {
-                let o = fs.opendir(ctx, node, &OpenArgs { flags: arg.flags, open_flags: arg.open_flags })?;
+                let o = fs.opendir(
+                    ctx,
+                    node,
+                    &OpenArgs {
+                        flags: arg.flags,
+                        open_flags: arg.open_flags,
+                    },
+                )?;
                 ok(reply::reply_struct(reply, unique, &reply::open_out(&o))?)
             }
             Request::Read { arg } => {
-                let lock_owner = ReadFlags::from_bits_retain(arg.read_flags).contains(ReadFlags::LOCKOWNER).then_some(arg.lock_owner);
+                let lock_owner = ReadFlags::from_bits_retain(arg.read_flags)
+                    .contains(ReadFlags::LOCKOWNER)
+                    .then_some(arg.lock_owner);
                 let mut out = ReplyData::new(reply, OUT_HEADER_LEN, arg.size as usize);
-                fs.read(ctx, node, arg.fh, arg.offset, &mut out, lock_owner, arg.flags)?;
+                fs.read(
+                    ctx, node, arg.fh, arg.offset, &mut out, lock_owner, arg.flags,
+                )?;
                 let n = out.written();
                 ok(reply::write_header(reply, unique, 0, n)?)
             }
@@ -292,14 +366,45 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 if arg.size > self.config.max_write {
                     return Err(Errno::EINVAL);
                 }
-                let lock_owner = WriteFlags::from_bits_retain(arg.write_flags).contains(WriteFlags::LOCKOWNER).then_some(arg.lock_owner);
+                let lock_owner = WriteFlags::from_bits_retain(arg.write_flags)
+                    .contains(WriteFlags::LOCKOWNER)
+                    .then_some(arg.lock_owner);
                 let mut d = RequestData::new(req, body(data), data.len);
-                let n = fs.write(ctx, node, arg.fh, arg.offset, &mut d, arg.write_flags, lock_owner, arg.flags)?;
-                ok(reply::reply_struct(reply, unique, &WriteOut { size: n, padding: 0 })?)
+                let n = fs.write(
+                    ctx,
+                    node,
+                    arg.fh,
+                    arg.offset,
+                    &mut d,
+                    arg.write_flags,
+                    lock_owner,
+                    arg.flags,
+                )?;
+                ok(reply::reply_struct(
+                    reply,
+                    unique,
+                    &WriteOut {
+                        size: n,
+                        padding: 0,
+                    },
+                )?)
             }
-            Request::Statfs => ok(reply::reply_struct(reply, unique, &StatfsOut { st: fs.statfs(ctx, node)? })?),
+            Request::Statfs => ok(reply::reply_struct(
+                reply,
+                unique,
+                &StatfsOut {
+                    st: fs.statfs(ctx, node)?,
+                },
+            )?),
             Request::Release { arg } => {
-                fs.release(ctx, node, arg.fh, arg.flags, arg.release_flags, arg.lock_owner)?;
+                fs.release(
+                    ctx,
+                    node,
+                    arg.fh,
+                    arg.flags,
+                    arg.release_flags,
+                    arg.lock_owner,
+                )?;
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
             Request::Releasedir { arg } => {
@@ -307,11 +412,21 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
             Request::Fsync { arg } => {
-                fs.fsync(ctx, node, arg.fh, FsyncFlags::from_bits_retain(arg.fsync_flags).contains(FsyncFlags::FDATASYNC))?;
+                fs.fsync(
+                    ctx,
+                    node,
+                    arg.fh,
+                    FsyncFlags::from_bits_retain(arg.fsync_flags).contains(FsyncFlags::FDATASYNC),
+                )?;
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
             Request::Fsyncdir { arg } => {
-                fs.fsyncdir(ctx, node, arg.fh, FsyncFlags::from_bits_retain(arg.fsync_flags).contains(FsyncFlags::FDATASYNC))?;
+                fs.fsyncdir(
+                    ctx,
+                    node,
+                    arg.fh,
+                    FsyncFlags::from_bits_retain(arg.fsync_flags).contains(FsyncFlags::FDATASYNC),
+                )?;
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
             Request::Flush { arg } => {
@@ -319,7 +434,9 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
             Request::Setxattr { arg, name, value } => {
-                with_contiguous(req, body(value), value.len, &mut |v| fs.setxattr(ctx, node, name, v, arg.flags, arg.setxattr_flags))?;
+                with_contiguous(req, body(value), value.len, &mut |v| {
+                    fs.setxattr(ctx, node, name, v, arg.flags, arg.setxattr_flags)
+                })?;
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
             Request::Getxattr { arg, name } => {
@@ -349,7 +466,13 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 let n = sink.bytes();
                 ok(reply::write_header(reply, unique, 0, n)?)
             }
-            Request::Getlk { arg } => ok(reply::reply_struct(reply, unique, &LkOut { lk: fs.getlk(ctx, node, &arg)? })?),
+            Request::Getlk { arg } => ok(reply::reply_struct(
+                reply,
+                unique,
+                &LkOut {
+                    lk: fs.getlk(ctx, node, &arg)?,
+                },
+            )?),
             Request::Setlk { arg } | Request::Setlkw { arg } => {
                 fs.setlk(ctx, node, &arg, matches!(request, Request::Setlkw { .. }))?;
                 ok(reply::reply_bytes(reply, unique, &[])?)
@@ -359,44 +482,82 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
             Request::Create { arg, name } => {
-                let a = CreateArgs { flags: arg.flags, mode: arg.mode, umask: arg.umask, open_flags: arg.open_flags, rdev: 0 };
+                let a = CreateArgs {
+                    flags: arg.flags,
+                    mode: arg.mode,
+                    umask: arg.umask,
+                    open_flags: arg.open_flags,
+                    rdev: 0,
+                };
                 let (e, o) = fs.create(ctx, node, name, &a)?;
                 ok(reply::reply_create(reply, unique, &e, &o)?)
             }
             Request::Tmpfile { arg } => {
-                let a = CreateArgs { flags: arg.flags, mode: arg.mode, umask: arg.umask, open_flags: arg.open_flags, rdev: 0 };
+                let a = CreateArgs {
+                    flags: arg.flags,
+                    mode: arg.mode,
+                    umask: arg.umask,
+                    open_flags: arg.open_flags,
+                    rdev: 0,
+                };
                 let (e, o) = fs.tmpfile(ctx, node, &a)?;
                 ok(reply::reply_create(reply, unique, &e, &o)?)
             }
-            Request::Bmap { arg } => {
-                ok(reply::reply_struct(reply, unique, &BmapOut { block: fs.bmap(ctx, node, arg.blocksize, arg.block)? })?)
-            }
+            Request::Bmap { arg } => ok(reply::reply_struct(
+                reply,
+                unique,
+                &BmapOut {
+                    block: fs.bmap(ctx, node, arg.blocksize, arg.block)?,
+                },
+            )?),
             Request::Ioctl { arg, input } => {
                 let fixed = core::mem::size_of::<IoctlOut>();
                 let mut inp = RequestData::new(req, body(input), input.len);
                 let mut out = ReplyData::new(reply, OUT_HEADER_LEN + fixed, arg.out_size as usize);
                 let r = fs.ioctl(ctx, node, &arg, &mut inp, &mut out)?;
                 let n = out.written();
-                let head = IoctlOut { result: r.result, flags: 0, in_iovs: 0, out_iovs: 0 };
-                reply.write_at(OUT_HEADER_LEN, head.as_bytes()).map_err(|_| Errno::ERANGE)?;
+                let head = IoctlOut {
+                    result: r.result,
+                    flags: 0,
+                    in_iovs: 0,
+                    out_iovs: 0,
+                };
+                reply
+                    .write_at(OUT_HEADER_LEN, head.as_bytes())
+                    .map_err(|_| Errno::ERANGE)?;
                 ok(reply::write_header(reply, unique, 0, fixed + n)?)
             }
             Request::Poll { arg } => {
                 let revents = fs.poll(ctx, node, arg.fh, arg.kh, arg.flags, arg.events)?;
-                ok(reply::reply_struct(reply, unique, &PollOut { revents, padding: 0 })?)
+                ok(reply::reply_struct(
+                    reply,
+                    unique,
+                    &PollOut {
+                        revents,
+                        padding: 0,
+                    },
+                )?)
             }
             Request::Fallocate { arg } => {
                 fs.fallocate(ctx, node, &arg)?;
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
-            Request::Lseek { arg } => {
-                ok(reply::reply_struct(reply, unique, &LseekOut { offset: fs.lseek(ctx, node, arg.fh, arg.offset, arg.whence)? })?)
-            }
+            Request::Lseek { arg } => ok(reply::reply_struct(
+                reply,
+                unique,
+                &LseekOut {
+                    offset: fs.lseek(ctx, node, arg.fh, arg.offset, arg.whence)?,
+                },
+            )?),
             Request::CopyFileRange { arg } => {
                 let n = fs.copy_file_range(ctx, node, &arg)?;
                 // fuse_write_out.size is 32 bits: the kernel asks for at most that.
                 let size = u32::try_from(n).unwrap_or(u32::MAX);
-                ok(reply::reply_struct(reply, unique, &WriteOut { size, padding: 0 })?)
+                ok(reply::reply_struct(
+                    reply,
+                    unique,
+                    &WriteOut { size, padding: 0 },
+                )?)
             }
             Request::Setupmapping { arg } => {
                 fs.setupmapping(ctx, node, &arg)?;
@@ -418,17 +579,40 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
             Request::Statx { arg } => {
-                let fh = GetattrFlags::from_bits_retain(arg.getattr_flags).contains(GetattrFlags::FH).then_some(arg.fh);
+                let fh = GetattrFlags::from_bits_retain(arg.getattr_flags)
+                    .contains(GetattrFlags::FH)
+                    .then_some(arg.fh);
                 let s = fs.statx(ctx, node, fh, arg.sx_flags, arg.sx_mask)?;
                 ok(reply::reply_struct(reply, unique, &reply::statx_out(&s))?)
             }
         }
     }
 
-    fn xattr_reply(&self, unique: u64, size: u32, r: XattrReply, written: usize, reply: &mut dyn ReplySink) -> Result<usize, Errno> {
+    fn xattr_reply(
+        &self,
+        unique: u64,
+        size: u32,
+        r: XattrReply,
+        written: usize,
+        reply: &mut dyn ReplySink,
+    ) -> Result<usize, Errno> {
         match (size, r) {
-            (0, XattrReply::Size(n)) => reply::reply_struct(reply, unique, &GetxattrOut { size: n, padding: 0 }),
-            (0, XattrReply::Data) => reply::reply_struct(reply, unique, &GetxattrOut { size: 0, padding: 0 }),
+            (0, XattrReply::Size(n)) => reply::reply_struct(
+                reply,
+                unique,
+                &GetxattrOut {
+                    size: n,
+                    padding: 0,
+                },
+            ),
+            (0, XattrReply::Data) => reply::reply_struct(
+                reply,
+                unique,
+                &GetxattrOut {
+                    size: 0,
+                    padding: 0,
+                },
+            ),
             (_, XattrReply::Size(n)) if n > size => Err(Errno::ERANGE),
             _ => reply::write_header(reply, unique, 0, written),
         }
@@ -440,7 +624,11 @@ impl<F: FileSystem> FuseDispatcher<F> {
         }
         if arg.major > KERNEL_VERSION {
             // fuse.h: reply with our major only; the kernel retries INIT with it.
-            let out = InitOut { major: KERNEL_VERSION, minor: KERNEL_MINOR_VERSION, ..InitOut::default() };
+            let out = InitOut {
+                major: KERNEL_VERSION,
+                minor: KERNEL_MINOR_VERSION,
+                ..InitOut::default()
+            };
             return reply::reply_bytes(reply, unique, &out.as_bytes()[..8]);
         }
         if arg.minor < MIN_KERNEL_MINOR_VERSION {
@@ -448,9 +636,14 @@ impl<F: FileSystem> FuseDispatcher<F> {
         }
         let minor = arg.minor.min(KERNEL_MINOR_VERSION);
         let offered = InitFlags::join(arg.flags, if arg.minor >= 36 { arg.flags2 } else { 0 });
-        let kernel = KernelInit { minor, offered, max_readahead: arg.max_readahead };
+        let kernel = KernelInit {
+            minor,
+            offered,
+            max_readahead: arg.max_readahead,
+        };
         let fs_wants = self.fs.init(&kernel)?;
-        let wanted = (fs_wants | self.config.wanted) - self.config.refused - InitFlags::INIT_RESERVED;
+        let wanted =
+            (fs_wants | self.config.wanted) - self.config.refused - InitFlags::INIT_RESERVED;
         let agreed = offered & wanted;
         let max_write = self.config.max_write.max(4096);
         let max_pages = max_write.div_ceil(4096).min(MAX_MAX_PAGES as u32) as u16;
@@ -464,18 +657,36 @@ impl<F: FileSystem> FuseDispatcher<F> {
             congestion_threshold: self.config.congestion_threshold,
             max_write,
             time_gran: self.config.time_gran.max(1),
-            max_pages: if agreed.contains(InitFlags::MAX_PAGES) { max_pages } else { 0 },
-            map_alignment: if agreed.contains(InitFlags::MAP_ALIGNMENT) { self.config.map_alignment } else { 0 },
-            flags2: if agreed.contains(InitFlags::INIT_EXT) { flags2 } else { 0 },
+            max_pages: if agreed.contains(InitFlags::MAX_PAGES) {
+                max_pages
+            } else {
+                0
+            },
+            map_alignment: if agreed.contains(InitFlags::MAP_ALIGNMENT) {
+                self.config.map_alignment
+            } else {
+                0
+            },
+            flags2: if agreed.contains(InitFlags::INIT_EXT) {
+                flags2
+            } else {
+                0
+            },
             max_stack_depth: 0,
             request_timeout: 0,
             unused: [0; 11],
         };
-        let len = if minor < 23 { COMPAT_22_INIT_OUT_SIZE } else { core::mem::size_of::<InitOut>() };
+        let len = if minor < 23 {
+            COMPAT_22_INIT_OUT_SIZE
+        } else {
+            core::mem::size_of::<InitOut>()
+        };
         let n = reply::reply_bytes(reply, unique, &out.as_bytes()[..len])?;
         let bits = agreed.bits();
         self.session.flags_lo.store(bits as u32, Ordering::Release);
-        self.session.flags_hi.store((bits >> 32) as u32, Ordering::Release);
+        self.session
+            .flags_hi
+            .store((bits >> 32) as u32, Ordering::Release);
         self.session.minor.store(minor, Ordering::Release);
         Ok(n)
     }

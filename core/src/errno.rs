@@ -138,7 +138,11 @@ impl Errno {
     /// Wraps a positive Linux errno value. Values outside `1..=4095` become `EIO`,
     /// so a reply never carries 0 or a nonsense error.
     pub const fn from_raw(v: i32) -> Errno {
-        if v > 0 && v < 4096 { Errno(v) } else { Errno::EIO }
+        if v > 0 && v < 4096 {
+            Errno(v)
+        } else {
+            Errno::EIO
+        }
     }
 
     /// The positive Linux errno value.

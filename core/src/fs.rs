@@ -5,8 +5,8 @@
 //! Methods take `&self`: the dispatcher calls them from many workers at once.
 
 use crate::abi::{
-    Attr, CopyFileRangeIn, FallocateIn, FileLock, FopenFlags, ForgetOne, InitFlags, IoctlIn, Kstatfs,
-    LkIn, RemovemappingOne, SetattrIn, SetupmappingIn, Statx,
+    Attr, CopyFileRangeIn, FallocateIn, FileLock, FopenFlags, ForgetOne, InitFlags, IoctlIn,
+    Kstatfs, LkIn, RemovemappingOne, SetattrIn, SetupmappingIn, Statx,
 };
 use crate::dirent::DirSink;
 use crate::errno::{Errno, Result};
@@ -69,7 +69,10 @@ pub struct Entry {
 impl Entry {
     /// A negative entry the kernel may cache for `ttl`.
     pub fn negative(ttl: Duration) -> Entry {
-        Entry { entry_valid: ttl, ..Entry::default() }
+        Entry {
+            entry_valid: ttl,
+            ..Entry::default()
+        }
     }
 }
 
@@ -188,17 +191,35 @@ pub trait FileSystem: Sync {
 
     /// SYMLINK `name` in `parent` pointing to `target` (bytes, no NUL; may be
     /// absolute: it is stored, never followed by the server).
-    fn symlink(&self, ctx: &Context, parent: NodeId, name: Name<'_>, target: &[u8]) -> Result<Entry> {
+    fn symlink(
+        &self,
+        ctx: &Context,
+        parent: NodeId,
+        name: Name<'_>,
+        target: &[u8],
+    ) -> Result<Entry> {
         Err(Errno::ENOSYS)
     }
 
     /// MKNOD `name` in `parent` (`args.mode`, `args.rdev`, `args.umask`).
-    fn mknod(&self, ctx: &Context, parent: NodeId, name: Name<'_>, args: &CreateArgs) -> Result<Entry> {
+    fn mknod(
+        &self,
+        ctx: &Context,
+        parent: NodeId,
+        name: Name<'_>,
+        args: &CreateArgs,
+    ) -> Result<Entry> {
         Err(Errno::ENOSYS)
     }
 
     /// MKDIR `name` in `parent` (`args.mode`, `args.umask`).
-    fn mkdir(&self, ctx: &Context, parent: NodeId, name: Name<'_>, args: &CreateArgs) -> Result<Entry> {
+    fn mkdir(
+        &self,
+        ctx: &Context,
+        parent: NodeId,
+        name: Name<'_>,
+        args: &CreateArgs,
+    ) -> Result<Entry> {
         Err(Errno::ENOSYS)
     }
 
@@ -226,7 +247,13 @@ pub trait FileSystem: Sync {
     }
 
     /// LINK: a new name `newname` in `newparent` for `node`.
-    fn link(&self, ctx: &Context, node: NodeId, newparent: NodeId, newname: Name<'_>) -> Result<Entry> {
+    fn link(
+        &self,
+        ctx: &Context,
+        node: NodeId,
+        newparent: NodeId,
+        newname: Name<'_>,
+    ) -> Result<Entry> {
         Err(Errno::ENOSYS)
     }
 
@@ -304,12 +331,25 @@ pub trait FileSystem: Sync {
 
     /// GETXATTR: with `size == 0` return the size, else write at most `size`
     /// bytes into `out` (`ERANGE` if the value is larger).
-    fn getxattr(&self, ctx: &Context, node: NodeId, name: &[u8], size: u32, out: &mut ReplyData<'_>) -> Result<XattrReply> {
+    fn getxattr(
+        &self,
+        ctx: &Context,
+        node: NodeId,
+        name: &[u8],
+        size: u32,
+        out: &mut ReplyData<'_>,
+    ) -> Result<XattrReply> {
         Err(Errno::ENOSYS)
     }
 
     /// LISTXATTR: NUL-separated names, same size rules as GETXATTR.
-    fn listxattr(&self, ctx: &Context, node: NodeId, size: u32, out: &mut ReplyData<'_>) -> Result<XattrReply> {
+    fn listxattr(
+        &self,
+        ctx: &Context,
+        node: NodeId,
+        size: u32,
+        out: &mut ReplyData<'_>,
+    ) -> Result<XattrReply> {
         Err(Errno::ENOSYS)
     }
 
@@ -329,14 +369,28 @@ pub trait FileSystem: Sync {
     }
 
     /// READDIR from `offset` (0 or an `off` the filesystem returned) into `out`.
-    fn readdir(&self, ctx: &Context, node: NodeId, fh: Fh, offset: u64, out: &mut DirSink<'_>) -> Result<()> {
+    fn readdir(
+        &self,
+        ctx: &Context,
+        node: NodeId,
+        fh: Fh,
+        offset: u64,
+        out: &mut DirSink<'_>,
+    ) -> Result<()> {
         Err(Errno::ENOSYS)
     }
 
     /// READDIRPLUS: as READDIR, each entry with a LOOKUP-style [`Entry`]
     /// (incrementing lookup counts only for entries actually added; `.` and
     /// `..` carry nodeid 0).
-    fn readdirplus(&self, ctx: &Context, node: NodeId, fh: Fh, offset: u64, out: &mut DirSink<'_>) -> Result<()> {
+    fn readdirplus(
+        &self,
+        ctx: &Context,
+        node: NodeId,
+        fh: Fh,
+        offset: u64,
+        out: &mut DirSink<'_>,
+    ) -> Result<()> {
         Err(Errno::ENOSYS)
     }
 
@@ -366,7 +420,13 @@ pub trait FileSystem: Sync {
     }
 
     /// CREATE and open `name` in `parent`.
-    fn create(&self, ctx: &Context, parent: NodeId, name: Name<'_>, args: &CreateArgs) -> Result<(Entry, Opened)> {
+    fn create(
+        &self,
+        ctx: &Context,
+        parent: NodeId,
+        name: Name<'_>,
+        args: &CreateArgs,
+    ) -> Result<(Entry, Opened)> {
         Err(Errno::ENOSYS)
     }
 
@@ -392,7 +452,15 @@ pub trait FileSystem: Sync {
     }
 
     /// POLL: the ready events among `events`.
-    fn poll(&self, ctx: &Context, node: NodeId, fh: Fh, kh: u64, flags: u32, events: u32) -> Result<u32> {
+    fn poll(
+        &self,
+        ctx: &Context,
+        node: NodeId,
+        fh: Fh,
+        kh: u64,
+        flags: u32,
+        events: u32,
+    ) -> Result<u32> {
         Err(Errno::ENOSYS)
     }
 
@@ -432,7 +500,14 @@ pub trait FileSystem: Sync {
     }
 
     /// STATX (`sx_flags`: `AT_STATX_*`, `sx_mask`: `STATX_*`).
-    fn statx(&self, ctx: &Context, node: NodeId, fh: Option<Fh>, sx_flags: u32, sx_mask: u32) -> Result<StatxReply> {
+    fn statx(
+        &self,
+        ctx: &Context,
+        node: NodeId,
+        fh: Option<Fh>,
+        sx_flags: u32,
+        sx_mask: u32,
+    ) -> Result<StatxReply> {
         Err(Errno::ENOSYS)
     }
 }

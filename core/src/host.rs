@@ -181,17 +181,37 @@ pub trait Host: Send + Sync {
 
     /// Creates a node (`mode` holds the `S_IF*` type: regular, FIFO, socket,
     /// character or block device) owned by `creds`.
-    fn mknod(&self, parent: &Self::Inode, name: Name<'_>, mode: u32, rdev: u32, creds: &Creds) -> Result<(Self::Inode, Stat)>;
+    fn mknod(
+        &self,
+        parent: &Self::Inode,
+        name: Name<'_>,
+        mode: u32,
+        rdev: u32,
+        creds: &Creds,
+    ) -> Result<(Self::Inode, Stat)>;
 
     /// Creates a directory owned by `creds`.
-    fn mkdir(&self, parent: &Self::Inode, name: Name<'_>, mode: u32, creds: &Creds) -> Result<(Self::Inode, Stat)>;
+    fn mkdir(
+        &self,
+        parent: &Self::Inode,
+        name: Name<'_>,
+        mode: u32,
+        creds: &Creds,
+    ) -> Result<(Self::Inode, Stat)>;
 
     /// Creates a symlink to `target` (stored verbatim, never resolved) owned by `creds`.
-    fn symlink(&self, parent: &Self::Inode, name: Name<'_>, target: &[u8], creds: &Creds) -> Result<(Self::Inode, Stat)>;
+    fn symlink(
+        &self,
+        parent: &Self::Inode,
+        name: Name<'_>,
+        target: &[u8],
+        creds: &Creds,
+    ) -> Result<(Self::Inode, Stat)>;
 
     /// A new hard link `newname` in `newparent` to `inode` (which may be a
     /// symlink; never its target). Returns the inode's new status.
-    fn link(&self, inode: &Self::Inode, newparent: &Self::Inode, newname: Name<'_>) -> Result<Stat>;
+    fn link(&self, inode: &Self::Inode, newparent: &Self::Inode, newname: Name<'_>)
+    -> Result<Stat>;
 
     /// Removes a non-directory.
     fn unlink(&self, parent: &Self::Inode, name: Name<'_>) -> Result<()>;
@@ -216,7 +236,12 @@ pub trait Host: Send + Sync {
     /// Changes attributes, through `file` where given (ftruncate, fchmod,
     /// futimens) and never through a symlink: on a symlink `mode` is
     /// `EOPNOTSUPP`, ownership and times apply to the link itself.
-    fn setattr(&self, inode: &Self::Inode, file: Option<&Self::File>, attrs: &SetAttrs) -> Result<Stat>;
+    fn setattr(
+        &self,
+        inode: &Self::Inode,
+        file: Option<&Self::File>,
+        attrs: &SetAttrs,
+    ) -> Result<Stat>;
 
     /// `preadv` at `offset` into `bufs`; returns the bytes read (0 at EOF).
     fn read(&self, file: &Self::File, offset: u64, bufs: &mut [&mut [u8]]) -> Result<usize>;
@@ -224,7 +249,13 @@ pub trait Host: Send + Sync {
     /// `pwritev` of `bufs` at `offset`; returns the bytes written. With
     /// `kill_priv`, clears set-user-id, set-group-id and
     /// `security.capability` as a write by an unprivileged process would.
-    fn write(&self, file: &Self::File, offset: u64, bufs: &[&[u8]], kill_priv: bool) -> Result<usize>;
+    fn write(
+        &self,
+        file: &Self::File,
+        offset: u64,
+        bufs: &[&[u8]],
+        kill_priv: bool,
+    ) -> Result<usize>;
 
     /// Hint that `file` is being read sequentially (Linux:
     /// `posix_fadvise(POSIX_FADV_SEQUENTIAL)`, a larger readahead window).
@@ -247,13 +278,27 @@ pub trait Host: Send + Sync {
     fn fsyncdir(&self, dir: &Self::Dir, datasync: bool) -> Result<()>;
 
     /// `fallocate` with Linux modes. Never shrinks a file unless a mode asks.
-    fn fallocate(&self, file: &Self::File, mode: FallocateMode, offset: u64, len: u64) -> Result<()>;
+    fn fallocate(
+        &self,
+        file: &Self::File,
+        mode: FallocateMode,
+        offset: u64,
+        len: u64,
+    ) -> Result<()>;
 
     /// `lseek` (only `Data` and `Hole` matter; `Set`/`Cur`/`End` are resolved by the caller).
     fn lseek(&self, file: &Self::File, offset: u64, whence: Whence) -> Result<u64>;
 
     /// `copy_file_range`; returns the bytes copied.
-    fn copy_file_range(&self, src: &Self::File, src_off: u64, dst: &Self::File, dst_off: u64, len: u64, flags: u32) -> Result<u64>;
+    fn copy_file_range(
+        &self,
+        src: &Self::File,
+        src_off: u64,
+        dst: &Self::File,
+        dst_off: u64,
+        len: u64,
+        flags: u32,
+    ) -> Result<u64>;
 
     /// `statfs` of the filesystem holding `inode`.
     fn statfs(&self, inode: &Self::Inode) -> Result<Kstatfs>;
@@ -277,7 +322,12 @@ pub trait Host: Send + Sync {
     /// Reads entries from cookie `offset` (0 = start), calling `f` for each
     /// until `f` returns `false` or the directory ends. Cookies are stable for
     /// the life of the stream.
-    fn readdir(&self, dir: &Self::Dir, offset: u64, f: &mut dyn FnMut(DirEntry<'_>) -> bool) -> Result<()>;
+    fn readdir(
+        &self,
+        dir: &Self::Dir,
+        offset: u64,
+        f: &mut dyn FnMut(DirEntry<'_>) -> bool,
+    ) -> Result<()>;
 
     /// POSIX lock test (`F_OFD_GETLK`-style, per `owner`).
     fn getlk(&self, file: &Self::File, owner: u64, lock: &FileLock) -> Result<FileLock>;
@@ -289,7 +339,13 @@ pub trait Host: Send + Sync {
     fn flock(&self, file: &Self::File, lock: &FileLock, sleep: bool) -> Result<()>;
 
     /// An unnamed temporary file in `parent` (`O_TMPFILE`), owned by `creds`.
-    fn tmpfile(&self, parent: &Self::Inode, flags: OpenFlags, mode: u32, creds: &Creds) -> Result<(Self::Inode, Self::File, Stat)> {
+    fn tmpfile(
+        &self,
+        parent: &Self::Inode,
+        flags: OpenFlags,
+        mode: u32,
+        creds: &Creds,
+    ) -> Result<(Self::Inode, Self::File, Stat)> {
         let _ = (parent, flags, mode, creds);
         Err(crate::Errno::EOPNOTSUPP)
     }

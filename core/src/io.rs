@@ -107,7 +107,12 @@ impl<T: ReplySink + ?Sized> ReplySink for &mut T {
     }
 }
 
-fn range(off: usize, len: usize, total: usize, err: Errno) -> Result<core::ops::Range<usize>, Errno> {
+fn range(
+    off: usize,
+    len: usize,
+    total: usize,
+    err: Errno,
+) -> Result<core::ops::Range<usize>, Errno> {
     match off.checked_add(len) {
         Some(end) if end <= total => Ok(off..end),
         _ => Err(err),
@@ -374,7 +379,12 @@ impl<'a> ReplyData<'a> {
     /// the sink is smaller).
     pub fn new(sink: &'a mut dyn ReplySink, base: usize, limit: usize) -> Self {
         let room = sink.capacity().saturating_sub(base);
-        ReplyData { sink, base, limit: limit.min(room), written: 0 }
+        ReplyData {
+            sink,
+            base,
+            limit: limit.min(room),
+            written: 0,
+        }
     }
 
     /// Bytes that may still be written.
@@ -412,7 +422,9 @@ impl<'a> ReplyData<'a> {
         if len == 0 {
             return Ok(0);
         }
-        let n = self.sink.with_slices_mut(self.base + self.written, len, f)?;
+        let n = self
+            .sink
+            .with_slices_mut(self.base + self.written, len, f)?;
         self.written += n.min(len);
         Ok(n.min(len))
     }

@@ -30,12 +30,14 @@ pub mod errno;
 pub mod fs;
 pub mod host;
 pub mod io;
+#[cfg(feature = "alloc")]
+pub mod memfs;
+#[cfg(feature = "alloc")]
+pub mod memhost;
 pub mod name;
 pub mod negcache;
 #[cfg(feature = "alloc")]
 pub mod passthrough;
-#[cfg(feature = "alloc")]
-pub mod memfs;
 pub mod reply;
 pub mod request;
 pub mod time;
@@ -44,7 +46,10 @@ mod sync;
 
 pub use dispatch::{DispatcherConfig, FuseDispatcher, Outcome};
 pub use errno::Errno;
-pub use fs::{AttrReply, Context, CreateArgs, Entry, Fh, FileSystem, KernelInit, NodeId, OpenArgs, Opened, XattrReply};
+pub use fs::{
+    AttrReply, Context, CreateArgs, Entry, Fh, FileSystem, KernelInit, NodeId, OpenArgs, Opened,
+    XattrReply,
+};
 pub use io::{ReplyData, ReplySink, RequestData, RequestSource, SgList, SgListMut};
 pub use name::Name;
 pub use time::{Instant, Timespec};

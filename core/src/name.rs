@@ -78,8 +78,22 @@ mod tests {
 
     #[test]
     fn rejects_hostile_names() {
-        for bad in [&b""[..], b".", b"..", b"a/b", b"/", b"a\0b", b"\0", b"../etc"] {
-            assert_eq!(Name::new(bad), Err(Errno::EINVAL), "{:?}", bad.escape_ascii());
+        for bad in [
+            &b""[..],
+            b".",
+            b"..",
+            b"a/b",
+            b"/",
+            b"a\0b",
+            b"\0",
+            b"../etc",
+        ] {
+            assert_eq!(
+                Name::new(bad),
+                Err(Errno::EINVAL),
+                "{:?}",
+                bad.escape_ascii()
+            );
         }
         assert_eq!(Name::new(&[b'x'; 256]), Err(Errno::ENAMETOOLONG));
         assert!(Name::new(&[b'x'; 255]).is_ok());

@@ -37,11 +37,22 @@ struct Slot {
     name: [u8; INLINE_NAME],
 }
 
-const EMPTY: Slot = Slot { parent: 0, hash: 0, expires: Instant::ZERO, dir_gen: 0, epoch: 0, len: 0, name: [0; INLINE_NAME] };
+const EMPTY: Slot = Slot {
+    parent: 0,
+    hash: 0,
+    expires: Instant::ZERO,
+    dir_gen: 0,
+    epoch: 0,
+    len: 0,
+    name: [0; INLINE_NAME],
+};
 
 impl Slot {
     fn matches(&self, parent: u64, hash: u64, name: &[u8]) -> bool {
-        self.len != 0 && self.parent == parent && self.hash == hash && &self.name[..self.len as usize] == name
+        self.len != 0
+            && self.parent == parent
+            && self.hash == hash
+            && &self.name[..self.len as usize] == name
     }
 }
 
@@ -71,7 +82,10 @@ impl<const SETS: usize, const WAYS: usize> Default for NegativeCache<SETS, WAYS>
 }
 
 impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
-    const CHECK: () = assert!(SETS.is_power_of_two() && WAYS > 0, "SETS must be a power of two, WAYS > 0");
+    const CHECK: () = assert!(
+        SETS.is_power_of_two() && WAYS > 0,
+        "SETS must be a power of two, WAYS > 0"
+    );
 
     /// An empty cache.
     pub fn new() -> Self {
@@ -103,7 +117,12 @@ impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
             let hash = name.hash64();
             let epoch = self.epoch.load(Ordering::Acquire);
             let set = self.sets[Self::set_of(parent, hash)].lock();
-            set.iter().any(|s| s.matches(parent, hash, n) && s.dir_gen == dir_gen && s.epoch == epoch && now < s.expires)
+            set.iter().any(|s| {
+                s.matches(parent, hash, n)
+                    && s.dir_gen == dir_gen
+                    && s.epoch == epoch
+                    && now < s.expires
+            })
         };
         let c = if hit { &self.hits } else { &self.misses };
         c.fetch_add(1, Ordering::Relaxed);
@@ -137,7 +156,15 @@ impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
                 victim = i;
             }
         }
-        let mut slot = Slot { parent, hash, expires, dir_gen, epoch, len: n.len() as u8, name: [0; INLINE_NAME] };
+        let mut slot = Slot {
+            parent,
+            hash,
+            expires,
+            dir_gen,
+            epoch,
+            len: n.len() as u8,
+            name: [0; INLINE_NAME],
+        };
         slot.name[..n.len()].copy_from_slice(n);
         set[victim] = slot;
     }
@@ -164,7 +191,10 @@ impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
 
     /// Hit and miss counters.
     pub fn stats(&self) -> NegStats {
-        NegStats { hits: self.hits.load(Ordering::Relaxed), misses: self.misses.load(Ordering::Relaxed) }
+        NegStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -187,8 +217,14 @@ mod tests {
         assert!(c.contains(1, 0, n("a"), t0));
         assert!(!c.contains(2, 0, n("a"), t0));
         assert!(!c.contains(1, 0, n("b"), t0));
-        assert!(!c.contains(1, 1, n("a"), t0), "a bumped generation must miss");
-        assert!(!c.contains(1, 0, n("a"), Instant::from_millis(1010)), "expired");
+        assert!(
+            !c.contains(1, 1, n("a"), t0),
+            "a bumped generation must miss"
+        );
+        assert!(
+            !c.contains(1, 0, n("a"), Instant::from_millis(1010)),
+            "expired"
+        );
         c.remove(1, n("a"));
         assert!(!c.contains(1, 0, n("a"), t0));
         c.insert(1, 0, n("a"), t0, T);
@@ -219,7 +255,10 @@ mod tests {
         for s in ["g", "h", "aa"] {
             assert!(!c.contains(7, 0, n(s), Instant::ZERO));
         }
-        let hits = names.iter().filter(|s| c.contains(7, 0, n(s), Instant::ZERO)).count();
+        let hits = names
+            .iter()
+            .filter(|s| c.contains(7, 0, n(s), Instant::ZERO))
+            .count();
         assert_eq!(hits, 4);
     }
 }

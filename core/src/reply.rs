@@ -6,8 +6,8 @@
 //! writes to `/dev/fuse`.
 
 use crate::abi::{
-    AttrOut, EntryOut, NotifyCode, NotifyDeleteOut, NotifyInvalEntryOut, NotifyInvalInodeOut, OpenOut,
-    OutHeader, StatxOut,
+    AttrOut, EntryOut, NotifyCode, NotifyDeleteOut, NotifyInvalEntryOut, NotifyInvalInodeOut,
+    OpenOut, OutHeader, StatxOut,
 };
 use crate::errno::Errno;
 use crate::fs::{AttrReply, Entry, Opened, StatxReply};
@@ -33,7 +33,12 @@ pub fn entry_out(e: &Entry) -> EntryOut {
 
 /// Encodes an [`AttrReply`] as `fuse_attr_out`.
 pub fn attr_out(a: &AttrReply) -> AttrOut {
-    AttrOut { attr_valid: a.valid.as_secs(), attr_valid_nsec: a.valid.subsec_nanos(), dummy: 0, attr: a.attr }
+    AttrOut {
+        attr_valid: a.valid.as_secs(),
+        attr_valid_nsec: a.valid.subsec_nanos(),
+        dummy: 0,
+        attr: a.attr,
+    }
 }
 
 /// Encodes a [`StatxReply`] as `fuse_statx_out`.
@@ -49,14 +54,23 @@ pub fn statx_out(s: &StatxReply) -> StatxOut {
 
 /// Encodes an [`Opened`] as `fuse_open_out`.
 pub fn open_out(o: &Opened) -> OpenOut {
-    OpenOut { fh: o.fh, open_flags: o.flags.bits(), backing_id: o.backing_id }
+    OpenOut {
+        fh: o.fh,
+        open_flags: o.flags.bits(),
+        backing_id: o.backing_id,
+    }
 }
 
 /// Writes a header for a reply (or notification, `unique == 0`) whose body of
 /// `body_len` bytes is already in place after it. Returns the total length.
 ///
 /// Errors: `ERANGE` if the header does not fit or the length overflows `u32`.
-pub fn write_header(sink: &mut (impl ReplySink + ?Sized), unique: u64, error: i32, body_len: usize) -> Result<usize, Errno> {
+pub fn write_header(
+    sink: &mut (impl ReplySink + ?Sized),
+    unique: u64,
+    error: i32,
+    body_len: usize,
+) -> Result<usize, Errno> {
     let total = body_len.checked_add(OUT_HEADER_LEN).ok_or(Errno::ERANGE)?;
     let len = u32::try_from(total).map_err(|_| Errno::ERANGE)?;
     if total > sink.capacity() {
@@ -67,13 +81,24 @@ pub fn write_header(sink: &mut (impl ReplySink + ?Sized), unique: u64, error: i3
 }
 
 /// A header-only error reply.
-pub fn reply_error(sink: &mut (impl ReplySink + ?Sized), unique: u64, err: Errno) -> Result<usize, Errno> {
+pub fn reply_error(
+    sink: &mut (impl ReplySink + ?Sized),
+    unique: u64,
+    err: Errno,
+) -> Result<usize, Errno> {
     write_header(sink, unique, err.to_wire(), 0)
 }
 
 /// A success reply whose body is `body`.
-pub fn reply_bytes(sink: &mut (impl ReplySink + ?Sized), unique: u64, body: &[u8]) -> Result<usize, Errno> {
-    let total = body.len().checked_add(OUT_HEADER_LEN).ok_or(Errno::ERANGE)?;
+pub fn reply_bytes(
+    sink: &mut (impl ReplySink + ?Sized),
+    unique: u64,
+    body: &[u8],
+) -> Result<usize, Errno> {
+    let total = body
+        .len()
+        .checked_add(OUT_HEADER_LEN)
+        .ok_or(Errno::ERANGE)?;
     if total > sink.capacity() {
         return Err(Errno::ERANGE);
     }
@@ -82,12 +107,21 @@ pub fn reply_bytes(sink: &mut (impl ReplySink + ?Sized), unique: u64, body: &[u8
 }
 
 /// A success reply whose body is the wire struct `body`.
-pub fn reply_struct<T: IntoBytes + Immutable>(sink: &mut (impl ReplySink + ?Sized), unique: u64, body: &T) -> Result<usize, Errno> {
+pub fn reply_struct<T: IntoBytes + Immutable>(
+    sink: &mut (impl ReplySink + ?Sized),
+    unique: u64,
+    body: &T,
+) -> Result<usize, Errno> {
     reply_bytes(sink, unique, body.as_bytes())
 }
 
 /// The CREATE / TMPFILE reply: `fuse_entry_out` then `fuse_open_out`.
-pub fn reply_create(sink: &mut (impl ReplySink + ?Sized), unique: u64, e: &Entry, o: &Opened) -> Result<usize, Errno> {
+pub fn reply_create(
+    sink: &mut (impl ReplySink + ?Sized),
+    unique: u64,
+    e: &Entry,
+    o: &Opened,
+) -> Result<usize, Errno> {
     let mut body = [0u8; 128 + 16];
     body[..128].copy_from_slice(entry_out(e).as_bytes());
     body[128..].copy_from_slice(open_out(o).as_bytes());
@@ -96,20 +130,44 @@ pub fn reply_create(sink: &mut (impl ReplySink + ?Sized), unique: u64, e: &Entry
 
 /// Encodes a `FUSE_NOTIFY_INVAL_ENTRY` notification: the kernel drops its
 /// dentry for `name` in `parent` (`expire_only`: `FUSE_EXPIRE_ONLY`).
-pub fn notify_inval_entry(sink: &mut (impl ReplySink + ?Sized), parent: u64, name: Name<'_>, expire_only: bool) -> Result<usize, Errno> {
-    let head = NotifyInvalEntryOut { parent, namelen: name.len() as u32, flags: u32::from(expire_only) };
+pub fn notify_inval_entry(
+    sink: &mut (impl ReplySink + ?Sized),
+    parent: u64,
+    name: Name<'_>,
+    expire_only: bool,
+) -> Result<usize, Errno> {
+    let head = NotifyInvalEntryOut {
+        parent,
+        namelen: name.len() as u32,
+        flags: u32::from(expire_only),
+    };
     notify_with_name(sink, NotifyCode::InvalEntry, head.as_bytes(), name)
 }
 
 /// Encodes a `FUSE_NOTIFY_DELETE` notification for `child` named `name` in `parent`.
-pub fn notify_delete(sink: &mut (impl ReplySink + ?Sized), parent: u64, child: u64, name: Name<'_>) -> Result<usize, Errno> {
-    let head = NotifyDeleteOut { parent, child, namelen: name.len() as u32, padding: 0 };
+pub fn notify_delete(
+    sink: &mut (impl ReplySink + ?Sized),
+    parent: u64,
+    child: u64,
+    name: Name<'_>,
+) -> Result<usize, Errno> {
+    let head = NotifyDeleteOut {
+        parent,
+        child,
+        namelen: name.len() as u32,
+        padding: 0,
+    };
     notify_with_name(sink, NotifyCode::Delete, head.as_bytes(), name)
 }
 
 /// Encodes a `FUSE_NOTIFY_INVAL_INODE` notification (`off < 0`: attributes only;
 /// `len == 0`: to the end of the file).
-pub fn notify_inval_inode(sink: &mut (impl ReplySink + ?Sized), ino: u64, off: i64, len: i64) -> Result<usize, Errno> {
+pub fn notify_inval_inode(
+    sink: &mut (impl ReplySink + ?Sized),
+    ino: u64,
+    off: i64,
+    len: i64,
+) -> Result<usize, Errno> {
     let body = NotifyInvalInodeOut { ino, off, len };
     let n = body.as_bytes().len();
     if OUT_HEADER_LEN + n > sink.capacity() {
@@ -119,7 +177,12 @@ pub fn notify_inval_inode(sink: &mut (impl ReplySink + ?Sized), ino: u64, off: i
     write_header(sink, 0, NotifyCode::InvalInode as i32, n)
 }
 
-fn notify_with_name(sink: &mut (impl ReplySink + ?Sized), code: NotifyCode, head: &[u8], name: Name<'_>) -> Result<usize, Errno> {
+fn notify_with_name(
+    sink: &mut (impl ReplySink + ?Sized),
+    code: NotifyCode,
+    head: &[u8],
+    name: Name<'_>,
+) -> Result<usize, Errno> {
     let body_len = head.len() + name.len() + 1;
     if OUT_HEADER_LEN + body_len > sink.capacity() {
         return Err(Errno::ERANGE);
@@ -139,16 +202,30 @@ mod tests {
     fn error_reply_bytes() {
         let mut buf = [0u8; 16];
         assert_eq!(reply_error(&mut buf[..], 0x1122, Errno::ENOENT), Ok(16));
-        assert_eq!(buf, [16, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x22, 0x11, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            buf,
+            [
+                16, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x22, 0x11, 0, 0, 0, 0, 0, 0
+            ]
+        );
         let mut small = [0u8; 15];
-        assert_eq!(reply_error(&mut small[..], 1, Errno::ENOENT), Err(Errno::ERANGE));
+        assert_eq!(
+            reply_error(&mut small[..], 1, Errno::ENOENT),
+            Err(Errno::ERANGE)
+        );
     }
 
     #[test]
     fn create_reply_layout() {
         let mut buf = [0u8; 256];
-        let e = Entry { nodeid: 7, ..Entry::default() };
-        let o = Opened { fh: 3, ..Opened::default() };
+        let e = Entry {
+            nodeid: 7,
+            ..Entry::default()
+        };
+        let o = Opened {
+            fh: 3,
+            ..Opened::default()
+        };
         let n = reply_create(&mut buf[..], 9, &e, &o).unwrap();
         assert_eq!(n, 16 + 144);
         let (h, _) = OutHeader::read_from_prefix(&buf).unwrap();

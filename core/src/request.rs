@@ -31,7 +31,10 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { minor: KERNEL_MINOR_VERSION, setxattr_ext: true }
+        ParseOptions {
+            minor: KERNEL_MINOR_VERSION,
+            setxattr_ext: true,
+        }
     }
 }
 
@@ -49,63 +52,171 @@ pub struct InPlace {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(missing_docs)] // variants are the fuse.h opcodes; fields are documented on the abi structs
 pub enum Request<'a> {
-    Lookup { name: Name<'a> },
-    Forget { arg: ForgetIn },
-    Getattr { arg: GetattrIn },
-    Setattr { arg: SetattrIn },
+    Lookup {
+        name: Name<'a>,
+    },
+    Forget {
+        arg: ForgetIn,
+    },
+    Getattr {
+        arg: GetattrIn,
+    },
+    Setattr {
+        arg: SetattrIn,
+    },
     Readlink,
-    Symlink { name: Name<'a>, target: &'a [u8] },
-    Mknod { arg: MknodIn, name: Name<'a> },
-    Mkdir { arg: MkdirIn, name: Name<'a> },
-    Unlink { name: Name<'a> },
-    Rmdir { name: Name<'a> },
+    Symlink {
+        name: Name<'a>,
+        target: &'a [u8],
+    },
+    Mknod {
+        arg: MknodIn,
+        name: Name<'a>,
+    },
+    Mkdir {
+        arg: MkdirIn,
+        name: Name<'a>,
+    },
+    Unlink {
+        name: Name<'a>,
+    },
+    Rmdir {
+        name: Name<'a>,
+    },
     /// RENAME (`flags == 0`) and RENAME2.
-    Rename { newdir: u64, flags: u32, name: Name<'a>, newname: Name<'a> },
-    Link { arg: LinkIn, name: Name<'a> },
-    Open { arg: OpenIn },
-    Read { arg: ReadIn },
+    Rename {
+        newdir: u64,
+        flags: u32,
+        name: Name<'a>,
+        newname: Name<'a>,
+    },
+    Link {
+        arg: LinkIn,
+        name: Name<'a>,
+    },
+    Open {
+        arg: OpenIn,
+    },
+    Read {
+        arg: ReadIn,
+    },
     /// The payload stays in the request: `data`.
-    Write { arg: WriteIn, data: InPlace },
+    Write {
+        arg: WriteIn,
+        data: InPlace,
+    },
     Statfs,
-    Release { arg: ReleaseIn },
-    Fsync { arg: FsyncIn },
+    Release {
+        arg: ReleaseIn,
+    },
+    Fsync {
+        arg: FsyncIn,
+    },
     /// `arg` is zero-extended when the 8-byte compat layout was sent; the value stays in place.
-    Setxattr { arg: SetxattrIn, name: &'a [u8], value: InPlace },
-    Getxattr { arg: GetxattrIn, name: &'a [u8] },
-    Listxattr { arg: GetxattrIn },
-    Removexattr { name: &'a [u8] },
-    Flush { arg: FlushIn },
+    Setxattr {
+        arg: SetxattrIn,
+        name: &'a [u8],
+        value: InPlace,
+    },
+    Getxattr {
+        arg: GetxattrIn,
+        name: &'a [u8],
+    },
+    Listxattr {
+        arg: GetxattrIn,
+    },
+    Removexattr {
+        name: &'a [u8],
+    },
+    Flush {
+        arg: FlushIn,
+    },
     /// `arg` is zero-extended when a pre-7.36 kernel sent 16 bytes.
-    Init { arg: InitIn },
-    Opendir { arg: OpenIn },
-    Readdir { arg: ReadIn },
-    Releasedir { arg: ReleaseIn },
-    Fsyncdir { arg: FsyncIn },
-    Getlk { arg: LkIn },
-    Setlk { arg: LkIn },
-    Setlkw { arg: LkIn },
-    Access { arg: AccessIn },
-    Create { arg: CreateIn, name: Name<'a> },
-    Interrupt { arg: InterruptIn },
-    Bmap { arg: BmapIn },
+    Init {
+        arg: InitIn,
+    },
+    Opendir {
+        arg: OpenIn,
+    },
+    Readdir {
+        arg: ReadIn,
+    },
+    Releasedir {
+        arg: ReleaseIn,
+    },
+    Fsyncdir {
+        arg: FsyncIn,
+    },
+    Getlk {
+        arg: LkIn,
+    },
+    Setlk {
+        arg: LkIn,
+    },
+    Setlkw {
+        arg: LkIn,
+    },
+    Access {
+        arg: AccessIn,
+    },
+    Create {
+        arg: CreateIn,
+        name: Name<'a>,
+    },
+    Interrupt {
+        arg: InterruptIn,
+    },
+    Bmap {
+        arg: BmapIn,
+    },
     Destroy,
     /// The input data stays in place.
-    Ioctl { arg: IoctlIn, input: InPlace },
-    Poll { arg: PollIn },
+    Ioctl {
+        arg: IoctlIn,
+        input: InPlace,
+    },
+    Poll {
+        arg: PollIn,
+    },
     /// The retrieved data stays in place.
-    NotifyReply { arg: NotifyRetrieveIn, data: InPlace },
+    NotifyReply {
+        arg: NotifyRetrieveIn,
+        data: InPlace,
+    },
     /// The `count` items stay in place (`fuse_forget_one` each).
-    BatchForget { count: u32, items: InPlace },
-    Fallocate { arg: FallocateIn },
-    Readdirplus { arg: ReadIn },
-    Lseek { arg: LseekIn },
-    CopyFileRange { arg: CopyFileRangeIn },
-    Setupmapping { arg: SetupmappingIn },
+    BatchForget {
+        count: u32,
+        items: InPlace,
+    },
+    Fallocate {
+        arg: FallocateIn,
+    },
+    Readdirplus {
+        arg: ReadIn,
+    },
+    Lseek {
+        arg: LseekIn,
+    },
+    CopyFileRange {
+        arg: CopyFileRangeIn,
+    },
+    Setupmapping {
+        arg: SetupmappingIn,
+    },
     /// The `count` items stay in place (`fuse_removemapping_one` each).
-    Removemapping { count: u32, items: InPlace },
-    Syncfs { arg: SyncfsIn },
-    Tmpfile { arg: CreateIn },
-    Statx { arg: StatxIn },
+    Removemapping {
+        count: u32,
+        items: InPlace,
+    },
+    Syncfs {
+        arg: SyncfsIn,
+    },
+    Tmpfile {
+        arg: CreateIn,
+    },
+    Statx {
+        arg: StatxIn,
+    },
 }
 
 /// How many body bytes the dispatcher must copy to parse a request with this
@@ -180,19 +291,36 @@ impl<'a> Request<'a> {
     /// Errors: `EINVAL` for truncated or inconsistent requests,
     /// `ENAMETOOLONG` for over-long names, `ENOSYS` for opcodes with no
     /// request view (CUSE_INIT).
-    pub fn parse(opcode: Opcode, prefix: &'a [u8], body_len: usize, opts: ParseOptions) -> Result<Request<'a>, Errno> {
+    pub fn parse(
+        opcode: Opcode,
+        prefix: &'a [u8],
+        body_len: usize,
+        opts: ParseOptions,
+    ) -> Result<Request<'a>, Errno> {
         if prefix.len() > body_len {
             return Err(Errno::EINVAL);
         }
         let truncated = prefix.len() < body_len;
-        let mut c = Cursor { buf: prefix, pos: 0 };
-        let rest_in_place = |pos: usize| InPlace { off: pos, len: body_len - pos.min(body_len) };
+        let mut c = Cursor {
+            buf: prefix,
+            pos: 0,
+        };
+        let rest_in_place = |pos: usize| InPlace {
+            off: pos,
+            len: body_len - pos.min(body_len),
+        };
         Ok(match opcode {
-            Opcode::LOOKUP => Request::Lookup { name: c.name(truncated)? },
+            Opcode::LOOKUP => Request::Lookup {
+                name: c.name(truncated)?,
+            },
             Opcode::FORGET => Request::Forget { arg: c.take()? },
             Opcode::GETATTR => {
                 // Kernels before 7.9 send no argument.
-                let arg = if prefix.is_empty() && opts.minor < 9 { GetattrIn::default() } else { c.take()? };
+                let arg = if prefix.is_empty() && opts.minor < 9 {
+                    GetattrIn::default()
+                } else {
+                    c.take()?
+                };
                 Request::Getattr { arg }
             }
             Opcode::SETATTR => Request::Setattr { arg: c.take()? },
@@ -209,24 +337,52 @@ impl<'a> Request<'a> {
                 let arg = if opts.minor < 12 {
                     let mode: u32 = c.take()?;
                     let rdev: u32 = c.take()?;
-                    MknodIn { mode, rdev, umask: 0, padding: 0 }
+                    MknodIn {
+                        mode,
+                        rdev,
+                        umask: 0,
+                        padding: 0,
+                    }
                 } else {
                     c.take()?
                 };
-                Request::Mknod { arg, name: c.name(truncated)? }
+                Request::Mknod {
+                    arg,
+                    name: c.name(truncated)?,
+                }
             }
-            Opcode::MKDIR => Request::Mkdir { arg: c.take()?, name: c.name(truncated)? },
-            Opcode::UNLINK => Request::Unlink { name: c.name(truncated)? },
-            Opcode::RMDIR => Request::Rmdir { name: c.name(truncated)? },
+            Opcode::MKDIR => Request::Mkdir {
+                arg: c.take()?,
+                name: c.name(truncated)?,
+            },
+            Opcode::UNLINK => Request::Unlink {
+                name: c.name(truncated)?,
+            },
+            Opcode::RMDIR => Request::Rmdir {
+                name: c.name(truncated)?,
+            },
             Opcode::RENAME => {
                 let arg: RenameIn = c.take()?;
-                Request::Rename { newdir: arg.newdir, flags: 0, name: c.name(truncated)?, newname: c.name(truncated)? }
+                Request::Rename {
+                    newdir: arg.newdir,
+                    flags: 0,
+                    name: c.name(truncated)?,
+                    newname: c.name(truncated)?,
+                }
             }
             Opcode::RENAME2 => {
                 let arg: Rename2In = c.take()?;
-                Request::Rename { newdir: arg.newdir, flags: arg.flags, name: c.name(truncated)?, newname: c.name(truncated)? }
+                Request::Rename {
+                    newdir: arg.newdir,
+                    flags: arg.flags,
+                    name: c.name(truncated)?,
+                    newname: c.name(truncated)?,
+                }
             }
-            Opcode::LINK => Request::Link { arg: c.take()?, name: c.name(truncated)? },
+            Opcode::LINK => Request::Link {
+                arg: c.take()?,
+                name: c.name(truncated)?,
+            },
             Opcode::OPEN => Request::Open { arg: c.take()? },
             Opcode::READ => Request::Read { arg: c.take()? },
             Opcode::WRITE => {
@@ -246,19 +402,39 @@ impl<'a> Request<'a> {
                 } else {
                     let size: u32 = c.take()?;
                     let flags: u32 = c.take()?;
-                    SetxattrIn { size, flags, setxattr_flags: 0, padding: 0 }
+                    SetxattrIn {
+                        size,
+                        flags,
+                        setxattr_flags: 0,
+                        padding: 0,
+                    }
                 };
                 // The value follows the name; the prefix may end inside it.
-                let name = c.xattr_name(false).map_err(|e| if truncated && e == Errno::EINVAL { Errno::ENAMETOOLONG } else { e })?;
+                let name = c.xattr_name(false).map_err(|e| {
+                    if truncated && e == Errno::EINVAL {
+                        Errno::ENAMETOOLONG
+                    } else {
+                        e
+                    }
+                })?;
                 let value = rest_in_place(c.pos);
                 if value.len != arg.size as usize || value.len > XATTR_SIZE_MAX {
-                    return Err(if value.len > XATTR_SIZE_MAX { Errno::E2BIG } else { Errno::EINVAL });
+                    return Err(if value.len > XATTR_SIZE_MAX {
+                        Errno::E2BIG
+                    } else {
+                        Errno::EINVAL
+                    });
                 }
                 Request::Setxattr { arg, name, value }
             }
-            Opcode::GETXATTR => Request::Getxattr { arg: c.take()?, name: c.xattr_name(truncated)? },
+            Opcode::GETXATTR => Request::Getxattr {
+                arg: c.take()?,
+                name: c.xattr_name(truncated)?,
+            },
             Opcode::LISTXATTR => Request::Listxattr { arg: c.take()? },
-            Opcode::REMOVEXATTR => Request::Removexattr { name: c.xattr_name(truncated)? },
+            Opcode::REMOVEXATTR => Request::Removexattr {
+                name: c.xattr_name(truncated)?,
+            },
             Opcode::FLUSH => Request::Flush { arg: c.take()? },
             Opcode::INIT => {
                 let mut arg = InitIn::default();
@@ -282,7 +458,10 @@ impl<'a> Request<'a> {
             Opcode::SETLK => Request::Setlk { arg: c.take()? },
             Opcode::SETLKW => Request::Setlkw { arg: c.take()? },
             Opcode::ACCESS => Request::Access { arg: c.take()? },
-            Opcode::CREATE => Request::Create { arg: c.take()?, name: c.name(truncated)? },
+            Opcode::CREATE => Request::Create {
+                arg: c.take()?,
+                name: c.name(truncated)?,
+            },
             Opcode::INTERRUPT => Request::Interrupt { arg: c.take()? },
             Opcode::BMAP => Request::Bmap { arg: c.take()? },
             Opcode::DESTROY => Request::Destroy,
@@ -292,7 +471,13 @@ impl<'a> Request<'a> {
                 if input.len < arg.in_size as usize {
                     return Err(Errno::EINVAL);
                 }
-                Request::Ioctl { arg, input: InPlace { off: input.off, len: arg.in_size as usize } }
+                Request::Ioctl {
+                    arg,
+                    input: InPlace {
+                        off: input.off,
+                        len: arg.in_size as usize,
+                    },
+                }
             }
             Opcode::POLL => Request::Poll { arg: c.take()? },
             Opcode::NOTIFY_REPLY => {
@@ -301,16 +486,30 @@ impl<'a> Request<'a> {
                 if data.len < arg.size as usize {
                     return Err(Errno::EINVAL);
                 }
-                Request::NotifyReply { arg, data: InPlace { off: data.off, len: arg.size as usize } }
+                Request::NotifyReply {
+                    arg,
+                    data: InPlace {
+                        off: data.off,
+                        len: arg.size as usize,
+                    },
+                }
             }
             Opcode::BATCH_FORGET => {
                 let arg: BatchForgetIn = c.take()?;
                 let items = rest_in_place(c.pos);
-                let need = (arg.count as usize).checked_mul(size_of::<ForgetOne>()).ok_or(Errno::EINVAL)?;
+                let need = (arg.count as usize)
+                    .checked_mul(size_of::<ForgetOne>())
+                    .ok_or(Errno::EINVAL)?;
                 if items.len < need {
                     return Err(Errno::EINVAL);
                 }
-                Request::BatchForget { count: arg.count, items: InPlace { off: items.off, len: need } }
+                Request::BatchForget {
+                    count: arg.count,
+                    items: InPlace {
+                        off: items.off,
+                        len: need,
+                    },
+                }
             }
             Opcode::FALLOCATE => Request::Fallocate { arg: c.take()? },
             Opcode::READDIRPLUS => Request::Readdirplus { arg: c.take()? },
@@ -320,11 +519,19 @@ impl<'a> Request<'a> {
             Opcode::REMOVEMAPPING => {
                 let arg: RemovemappingIn = c.take()?;
                 let items = rest_in_place(c.pos);
-                let need = (arg.count as usize).checked_mul(size_of::<RemovemappingOne>()).ok_or(Errno::EINVAL)?;
+                let need = (arg.count as usize)
+                    .checked_mul(size_of::<RemovemappingOne>())
+                    .ok_or(Errno::EINVAL)?;
                 if items.len < need {
                     return Err(Errno::EINVAL);
                 }
-                Request::Removemapping { count: arg.count, items: InPlace { off: items.off, len: need } }
+                Request::Removemapping {
+                    count: arg.count,
+                    items: InPlace {
+                        off: items.off,
+                        len: need,
+                    },
+                }
             }
             Opcode::SYNCFS => Request::Syncfs { arg: c.take()? },
             Opcode::TMPFILE => Request::Tmpfile { arg: c.take()? },
@@ -414,8 +621,17 @@ impl Frame {
             return Err(Errno::EINVAL);
         }
         let ext_len = header.total_extlen as usize * 8;
-        let body_len = (len - IN_HEADER_LEN).checked_sub(ext_len).ok_or(Errno::EINVAL)?;
-        Ok(Frame { header, body_len, ext: InPlace { off: body_len, len: ext_len } })
+        let body_len = (len - IN_HEADER_LEN)
+            .checked_sub(ext_len)
+            .ok_or(Errno::EINVAL)?;
+        Ok(Frame {
+            header,
+            body_len,
+            ext: InPlace {
+                off: body_len,
+                len: ext_len,
+            },
+        })
     }
 }
 
@@ -425,12 +641,22 @@ mod tests {
     use zerocopy::IntoBytes;
 
     fn parse(op: Opcode, body: &[u8]) -> Result<Request<'_>, Errno> {
-        Request::parse(op, &body[..prefix_len(op, body.len())], body.len(), ParseOptions::default())
+        Request::parse(
+            op,
+            &body[..prefix_len(op, body.len())],
+            body.len(),
+            ParseOptions::default(),
+        )
     }
 
     #[test]
     fn lookup_names() {
-        assert_eq!(parse(Opcode::LOOKUP, b"abc\0"), Ok(Request::Lookup { name: Name::new(b"abc").unwrap() }));
+        assert_eq!(
+            parse(Opcode::LOOKUP, b"abc\0"),
+            Ok(Request::Lookup {
+                name: Name::new(b"abc").unwrap()
+            })
+        );
         assert_eq!(parse(Opcode::LOOKUP, b"abc"), Err(Errno::EINVAL));
         assert_eq!(parse(Opcode::LOOKUP, b"..\0"), Err(Errno::EINVAL));
         assert_eq!(parse(Opcode::LOOKUP, b"a/b\0"), Err(Errno::EINVAL));
@@ -442,12 +668,18 @@ mod tests {
 
     #[test]
     fn write_length_must_match() {
-        let arg = WriteIn { size: 4, ..WriteIn::default() };
+        let arg = WriteIn {
+            size: 4,
+            ..WriteIn::default()
+        };
         let mut body = [0u8; 44];
         body[..40].copy_from_slice(arg.as_bytes());
         assert_eq!(
             parse(Opcode::WRITE, &body),
-            Ok(Request::Write { arg, data: InPlace { off: 40, len: 4 } })
+            Ok(Request::Write {
+                arg,
+                data: InPlace { off: 40, len: 4 }
+            })
         );
         assert_eq!(parse(Opcode::WRITE, &body[..43]), Err(Errno::EINVAL));
         assert_eq!(parse(Opcode::WRITE, &body[..39]), Err(Errno::EINVAL));
@@ -459,25 +691,52 @@ mod tests {
         body[..2].copy_from_slice(b"l\0");
         body[2..4400].fill(b'x');
         assert_eq!(parse(Opcode::SYMLINK, &body), Err(Errno::ENAMETOOLONG));
-        assert_eq!(parse(Opcode::SYMLINK, b"l\0/etc/passwd\0").map(|r| matches!(r, Request::Symlink { target: b"/etc/passwd", .. })), Ok(true));
+        assert_eq!(
+            parse(Opcode::SYMLINK, b"l\0/etc/passwd\0").map(|r| matches!(
+                r,
+                Request::Symlink {
+                    target: b"/etc/passwd",
+                    ..
+                }
+            )),
+            Ok(true)
+        );
         assert_eq!(parse(Opcode::SYMLINK, b"l\0\0"), Err(Errno::ENOENT));
     }
 
     #[test]
     fn frame_checks_lengths() {
-        let h = InHeader { len: 40, opcode: 3, total_extlen: 0, ..InHeader::default() };
+        let h = InHeader {
+            len: 40,
+            opcode: 3,
+            total_extlen: 0,
+            ..InHeader::default()
+        };
         assert!(Frame::parse(h.as_bytes(), 40).is_ok());
         assert_eq!(Frame::parse(h.as_bytes(), 39), Err(Errno::EINVAL));
         assert_eq!(Frame::parse(&h.as_bytes()[..39], 100), Err(Errno::EINVAL));
-        let h = InHeader { len: 48, total_extlen: 2, ..InHeader::default() };
+        let h = InHeader {
+            len: 48,
+            total_extlen: 2,
+            ..InHeader::default()
+        };
         assert_eq!(Frame::parse(h.as_bytes(), 48), Err(Errno::EINVAL));
-        let h = InHeader { len: 39, ..InHeader::default() };
+        let h = InHeader {
+            len: 39,
+            ..InHeader::default()
+        };
         assert_eq!(Frame::parse(h.as_bytes(), 100), Err(Errno::EINVAL));
     }
 
     #[test]
     fn batch_forget_count_checked() {
-        let arg = BatchForgetIn { count: u32::MAX, dummy: 0 };
-        assert_eq!(parse(Opcode::BATCH_FORGET, arg.as_bytes()), Err(Errno::EINVAL));
+        let arg = BatchForgetIn {
+            count: u32::MAX,
+            dummy: 0,
+        };
+        assert_eq!(
+            parse(Opcode::BATCH_FORGET, arg.as_bytes()),
+            Err(Errno::EINVAL)
+        );
     }
 }

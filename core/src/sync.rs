@@ -4,15 +4,15 @@
 //!
 //! Critical sections here are short and never contain a host call.
 
-#[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, Ordering};
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicU32, Ordering};
-
 #[cfg(loom)]
-pub(crate) use loom::sync::Arc;
+pub(crate) use loom::sync::atomic::{AtomicU32, Ordering};
+
 #[cfg(all(not(loom), feature = "alloc"))]
 pub(crate) use alloc::sync::Arc;
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
 
 /// A mutual-exclusion lock whose `lock` cannot fail.
 #[derive(Debug, Default)]

@@ -55,6 +55,13 @@ impl Timespec {
 
     /// A timestamp; `nsec` is clamped below one second.
     pub const fn new(sec: i64, nsec: u32) -> Timespec {
-        Timespec { sec, nsec: if nsec < 1_000_000_000 { nsec } else { 999_999_999 } }
+        Timespec {
+            sec,
+            nsec: if nsec < 1_000_000_000 {
+                nsec
+            } else {
+                999_999_999
+            },
+        }
     }
 }

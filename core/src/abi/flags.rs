@@ -406,8 +406,11 @@ pub enum GuestArch {
 impl GuestArch {
     /// The architecture this server was built for (the usual guest of a
     /// same-architecture VMM).
-    pub const NATIVE: GuestArch =
-        if cfg!(any(target_arch = "arm", target_arch = "aarch64")) { GuestArch::Arm } else { GuestArch::Generic };
+    pub const NATIVE: GuestArch = if cfg!(any(target_arch = "arm", target_arch = "aarch64")) {
+        GuestArch::Arm
+    } else {
+        GuestArch::Generic
+    };
 }
 
 impl OpenFlags {
@@ -449,7 +452,10 @@ mod arch_tests {
     fn arm_guest_flags_normalise() {
         // arm64 O_DIRECT | O_LARGEFILE | O_RDWR, as an arm64 guest sends it.
         let f = OpenFlags::from_guest(0o200000 | 0o400000 | 2, GuestArch::Arm);
-        assert_eq!(f, OpenFlags::DIRECT | OpenFlags::LARGEFILE | OpenFlags::RDWR);
+        assert_eq!(
+            f,
+            OpenFlags::DIRECT | OpenFlags::LARGEFILE | OpenFlags::RDWR
+        );
         assert!(!f.contains(OpenFlags::DIRECTORY));
         let d = OpenFlags::from_guest(0o40000 | 0o100000, GuestArch::Arm);
         assert_eq!(d, OpenFlags::DIRECTORY | OpenFlags::NOFOLLOW);

@@ -32,7 +32,11 @@ pub fn to_attr(st: &Stat) -> Attr {
 }
 
 fn sx(t: Timespec) -> SxTime {
-    SxTime { tv_sec: t.sec, tv_nsec: t.nsec, reserved: 0 }
+    SxTime {
+        tv_sec: t.sec,
+        tv_nsec: t.nsec,
+        reserved: 0,
+    }
 }
 
 /// `fuse_statx` for `st` (`dev`: the host device split Linux-style).

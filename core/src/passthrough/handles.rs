@@ -24,7 +24,10 @@ impl<T> Default for HandleTable<T> {
 impl<T> HandleTable<T> {
     /// An empty table.
     pub fn new() -> Self {
-        HandleTable { shards: core::array::from_fn(|_| Mutex::new(HashMap::new())), next: Mutex::new(1) }
+        HandleTable {
+            shards: core::array::from_fn(|_| Mutex::new(HashMap::new())),
+            next: Mutex::new(1),
+        }
     }
 
     /// Stores `v`, returning its new handle number.
@@ -35,7 +38,9 @@ impl<T> HandleTable<T> {
             *n = n.saturating_add(1);
             fh
         };
-        self.shards[(fh as usize) % SHARDS].lock().insert(fh, Arc::new(v));
+        self.shards[(fh as usize) % SHARDS]
+            .lock()
+            .insert(fh, Arc::new(v));
         fh
     }
 

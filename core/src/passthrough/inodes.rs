@@ -61,7 +61,9 @@ fn node_shard(nodeid: u64) -> usize {
 }
 
 fn key_shard(k: &HostKey) -> usize {
-    let h = k.ino.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k.dev.rotate_left(17) ^ k.mnt_id.rotate_left(41);
+    let h = k.ino.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ k.dev.rotate_left(17)
+        ^ k.mnt_id.rotate_left(41);
     ((h >> 32) as usize) % SHARDS
 }
 
@@ -73,20 +75,37 @@ impl<I> InodeTable<I> {
             by_key: core::array::from_fn(|_| Mutex::new(HashMap::new())),
             next: Mutex::new(ROOT_ID + 1),
         };
-        let data = Arc::new(InodeData { nodeid: ROOT_ID, key: root_key, inode: root, dir_gen: AtomicU32::new(0) });
-        t.by_key[key_shard(&root_key)].lock().insert(root_key, KeyEntry { nodeid: ROOT_ID, lookups: 1 });
+        let data = Arc::new(InodeData {
+            nodeid: ROOT_ID,
+            key: root_key,
+            inode: root,
+            dir_gen: AtomicU32::new(0),
+        });
+        t.by_key[key_shard(&root_key)].lock().insert(
+            root_key,
+            KeyEntry {
+                nodeid: ROOT_ID,
+                lookups: 1,
+            },
+        );
         t.by_node[node_shard(ROOT_ID)].lock().insert(ROOT_ID, data);
         t
     }
 
     /// The inode with node id `nodeid`, if the guest knows it.
     pub fn get(&self, nodeid: u64) -> Option<Arc<InodeData<I>>> {
-        self.by_node[node_shard(nodeid)].lock().get(&nodeid).cloned()
+        self.by_node[node_shard(nodeid)]
+            .lock()
+            .get(&nodeid)
+            .cloned()
     }
 
     /// The node id of host identity `key`, if known.
     pub fn find_key(&self, key: &HostKey) -> Option<Arc<InodeData<I>>> {
-        let nodeid = self.by_key[key_shard(key)].lock().get(key).map(|e| e.nodeid)?;
+        let nodeid = self.by_key[key_shard(key)]
+            .lock()
+            .get(key)
+            .map(|e| e.nodeid)?;
         self.get(nodeid)
     }
 
@@ -115,9 +134,16 @@ impl<I> InodeTable<I> {
             *n = n.saturating_add(1);
             id
         };
-        let d = Arc::new(InodeData { nodeid, key, inode, dir_gen: AtomicU32::new(0) });
+        let d = Arc::new(InodeData {
+            nodeid,
+            key,
+            inode,
+            dir_gen: AtomicU32::new(0),
+        });
         keys.insert(key, KeyEntry { nodeid, lookups: 1 });
-        self.by_node[node_shard(nodeid)].lock().insert(nodeid, d.clone());
+        self.by_node[node_shard(nodeid)]
+            .lock()
+            .insert(nodeid, d.clone());
         d
     }
 
@@ -159,7 +185,9 @@ impl<I> InodeTable<I> {
     pub fn lookups(&self, nodeid: u64) -> Option<u64> {
         let key = self.get(nodeid)?.key;
         let keys = self.by_key[key_shard(&key)].lock();
-        keys.get(&key).filter(|e| e.nodeid == nodeid).map(|e| e.lookups)
+        keys.get(&key)
+            .filter(|e| e.nodeid == nodeid)
+            .map(|e| e.lookups)
     }
 
     /// Number of live nodes, root included.

@@ -19,12 +19,16 @@ pub use attr::{decode_dev, to_attr, to_statx};
 pub use config::{CacheMode, FsConfig, PassthroughConfig};
 
 use crate::abi::{
-    mode, FallocateMode, FileLock, FopenFlags, InitFlags, Kstatfs, LkFlags, LkIn, OpenFlags, OpenInFlags, RenameFlags,
-    SetattrIn, SetattrValid, Whence, WriteFlags, CopyFileRangeIn, FallocateIn, PATH_MAX,
+    CopyFileRangeIn, FallocateIn, FallocateMode, FileLock, FopenFlags, InitFlags, Kstatfs, LkFlags,
+    LkIn, OpenFlags, OpenInFlags, PATH_MAX, RenameFlags, SetattrIn, SetattrValid, Whence,
+    WriteFlags, mode,
 };
 use crate::dirent::DirSink;
 use crate::errno::{Errno, Result};
-use crate::fs::{AttrReply, Context, CreateArgs, Entry, Fh, FileSystem, KernelInit, NodeId, OpenArgs, Opened, StatxReply, XattrReply};
+use crate::fs::{
+    AttrReply, Context, CreateArgs, Entry, Fh, FileSystem, KernelInit, NodeId, OpenArgs, Opened,
+    StatxReply, XattrReply,
+};
 use crate::host::{Creds, Host, HostChange, SetAttrs, SetTime, Stat};
 use crate::io::{ReplyData, RequestData};
 use crate::name::Name;
@@ -180,13 +184,21 @@ impl<H: Host> PassthroughFs<H> {
     }
 
     fn creds(ctx: &Context) -> Creds {
-        Creds { uid: ctx.uid, gid: ctx.gid, supp_gid: ctx.supp_gid }
+        Creds {
+            uid: ctx.uid,
+            gid: ctx.gid,
+            supp_gid: ctx.supp_gid,
+        }
     }
 
     /// Permission bits after the guest's umask (unless `FUSE_DONT_MASK`).
     fn masked(&self, mode: u32, umask: u32) -> u32 {
         let perm = mode & mode::S_IALLUGO;
-        if self.agreed().contains(InitFlags::DONT_MASK) { perm } else { perm & !umask }
+        if self.agreed().contains(InitFlags::DONT_MASK) {
+            perm
+        } else {
+            perm & !umask
+        }
     }
 
     fn negative(&self) -> Result<Entry> {
@@ -224,7 +236,10 @@ impl<H: Host> PassthroughFs<H> {
                     d.bump_generation();
                     if let Ok(n) = Name::new(name) {
                         neg.remove(d.nodeid, n);
-                        notify(Invalidation::Entry { parent: d.nodeid, name: n });
+                        notify(Invalidation::Entry {
+                            parent: d.nodeid,
+                            name: n,
+                        });
                     }
                 }
             }
@@ -256,7 +271,8 @@ impl<H: Host> PassthroughFs<H> {
     /// writeback cache, write-only becomes read-write (the kernel reads to fill
     /// pages) and `O_APPEND` is the kernel's business.
     fn open_flags(&self, flags: u32) -> OpenFlags {
-        let mut f = OpenFlags::from_guest(flags, self.cfg.guest_arch) - (OpenFlags::CREAT | OpenFlags::EXCL | OpenFlags::NOCTTY);
+        let mut f = OpenFlags::from_guest(flags, self.cfg.guest_arch)
+            - (OpenFlags::CREAT | OpenFlags::EXCL | OpenFlags::NOCTTY);
         if self.agreed().contains(InitFlags::WRITEBACK_CACHE) {
             if f.contains(OpenFlags::WRONLY) {
                 f = (f - OpenFlags::WRONLY) | OpenFlags::RDWR;
@@ -266,16 +282,35 @@ impl<H: Host> PassthroughFs<H> {
         f
     }
 
-    fn new_file_handle(&self, inode: Arc<InodeData<H::Inode>>, file: H::File, flags: OpenFlags) -> Opened {
+    fn new_file_handle(
+        &self,
+        inode: Arc<InodeData<H::Inode>>,
+        file: H::File,
+        flags: OpenFlags,
+    ) -> Opened {
         let wc = WriteCombiner::new(WriteCombiner::allowed(flags));
-        let fh = self.handles.insert(Handle { inode, kind: HandleKind::File { file, wc, seq: Mutex::new(ReadSeq::default()) } });
-        Opened { fh, flags: self.fopen_flags(false), backing_id: 0 }
+        let fh = self.handles.insert(Handle {
+            inode,
+            kind: HandleKind::File {
+                file,
+                wc,
+                seq: Mutex::new(ReadSeq::default()),
+            },
+        });
+        Opened {
+            fh,
+            flags: self.fopen_flags(false),
+            backing_id: 0,
+        }
     }
 
     /// Writes out combined writes of handle `h`.
     fn flush_handle(&self, h: &Handle<H>) -> Result<()> {
         if let HandleKind::File { file, wc, .. } = &h.kind {
-            return wc.flush(&mut |off, bufs| self.host.write(file, off, bufs, false), &self.pending_writes);
+            return wc.flush(
+                &mut |off, bufs| self.host.write(file, off, bufs, false),
+                &self.pending_writes,
+            );
         }
         Ok(())
     }
@@ -306,7 +341,10 @@ impl<H: Host> PassthroughFs<H> {
     }
 
     fn stat_reply(&self, st: &Stat) -> AttrReply {
-        AttrReply { attr: to_attr(st), valid: self.cfg.attr_timeout }
+        AttrReply {
+            attr: to_attr(st),
+            valid: self.cfg.attr_timeout,
+        }
     }
 }
 
@@ -343,7 +381,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         }
         match self.cfg.cache {
             CacheMode::Never => {}
-            CacheMode::Auto | CacheMode::Metadata => want |= InitFlags::AUTO_INVAL_DATA | InitFlags::CACHE_SYMLINKS,
+            CacheMode::Auto | CacheMode::Metadata => {
+                want |= InitFlags::AUTO_INVAL_DATA | InitFlags::CACHE_SYMLINKS
+            }
             CacheMode::Always => want |= InitFlags::CACHE_SYMLINKS,
         }
         let agreed = (kernel.offered & want).bits();
@@ -379,7 +419,8 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             Ok((inode, st)) => Ok(self.entry(inode, &st)),
             Err(Errno::ENOENT) => {
                 if use_neg {
-                    self.neg.insert(parent, dir_gen, name, ctx.now, self.cfg.negative_timeout);
+                    self.neg
+                        .insert(parent, dir_gen, name, ctx.now, self.cfg.negative_timeout);
                 }
                 self.negative()
             }
@@ -411,18 +452,37 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let d = self.inode(node)?;
         self.flush_node(node)?;
         let v = SetattrValid::from_bits_retain(set.valid);
-        let h = if v.contains(SetattrValid::FH) { self.handles.get(set.fh) } else { None };
+        let h = if v.contains(SetattrValid::FH) {
+            self.handles.get(set.fh)
+        } else {
+            None
+        };
         let file = match h.as_deref() {
-            Some(Handle { kind: HandleKind::File { file, .. }, inode }) if inode.nodeid == node => Some(file),
+            Some(Handle {
+                kind: HandleKind::File { file, .. },
+                inode,
+            }) if inode.nodeid == node => Some(file),
             _ => None,
         };
         let attrs = SetAttrs {
-            mode: v.contains(SetattrValid::MODE).then_some(set.mode & mode::S_IALLUGO),
+            mode: v
+                .contains(SetattrValid::MODE)
+                .then_some(set.mode & mode::S_IALLUGO),
             uid: v.contains(SetattrValid::UID).then_some(set.uid),
             gid: v.contains(SetattrValid::GID).then_some(set.gid),
             size: v.contains(SetattrValid::SIZE).then_some(set.size),
-            atime: set_time(v.contains(SetattrValid::ATIME_NOW), v.contains(SetattrValid::ATIME), set.atime, set.atimensec),
-            mtime: set_time(v.contains(SetattrValid::MTIME_NOW), v.contains(SetattrValid::MTIME), set.mtime, set.mtimensec),
+            atime: set_time(
+                v.contains(SetattrValid::ATIME_NOW),
+                v.contains(SetattrValid::ATIME),
+                set.atime,
+                set.atimensec,
+            ),
+            mtime: set_time(
+                v.contains(SetattrValid::MTIME_NOW),
+                v.contains(SetattrValid::MTIME),
+                set.mtime,
+                set.mtimensec,
+            ),
             kill_suidgid: v.contains(SetattrValid::KILL_SUIDGID),
         };
         let st = self.host.setattr(&d.inode, file, &attrs)?;
@@ -436,24 +496,51 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         out.write(buf.get(..n).ok_or(Errno::EIO)?)
     }
 
-    fn symlink(&self, ctx: &Context, parent: NodeId, name: Name<'_>, target: &[u8]) -> Result<Entry> {
+    fn symlink(
+        &self,
+        ctx: &Context,
+        parent: NodeId,
+        name: Name<'_>,
+        target: &[u8],
+    ) -> Result<Entry> {
         let p = self.inode(parent)?;
-        let (inode, st) = self.host.symlink(&p.inode, name, target, &Self::creds(ctx))?;
+        let (inode, st) = self
+            .host
+            .symlink(&p.inode, name, target, &Self::creds(ctx))?;
         p.bump_generation();
         Ok(self.entry(inode, &st))
     }
 
-    fn mknod(&self, ctx: &Context, parent: NodeId, name: Name<'_>, args: &CreateArgs) -> Result<Entry> {
+    fn mknod(
+        &self,
+        ctx: &Context,
+        parent: NodeId,
+        name: Name<'_>,
+        args: &CreateArgs,
+    ) -> Result<Entry> {
         let p = self.inode(parent)?;
         let m = (args.mode & mode::S_IFMT) | self.masked(args.mode, args.umask);
-        let (inode, st) = self.host.mknod(&p.inode, name, m, args.rdev, &Self::creds(ctx))?;
+        let (inode, st) = self
+            .host
+            .mknod(&p.inode, name, m, args.rdev, &Self::creds(ctx))?;
         p.bump_generation();
         Ok(self.entry(inode, &st))
     }
 
-    fn mkdir(&self, ctx: &Context, parent: NodeId, name: Name<'_>, args: &CreateArgs) -> Result<Entry> {
+    fn mkdir(
+        &self,
+        ctx: &Context,
+        parent: NodeId,
+        name: Name<'_>,
+        args: &CreateArgs,
+    ) -> Result<Entry> {
         let p = self.inode(parent)?;
-        let (inode, st) = self.host.mkdir(&p.inode, name, self.masked(args.mode, args.umask), &Self::creds(ctx))?;
+        let (inode, st) = self.host.mkdir(
+            &p.inode,
+            name,
+            self.masked(args.mode, args.umask),
+            &Self::creds(ctx),
+        )?;
         p.bump_generation();
         Ok(self.entry(inode, &st))
     }
@@ -468,11 +555,20 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         self.host.rmdir(&p.inode, name)
     }
 
-    fn rename(&self, _ctx: &Context, parent: NodeId, name: Name<'_>, newparent: NodeId, newname: Name<'_>, flags: u32) -> Result<()> {
+    fn rename(
+        &self,
+        _ctx: &Context,
+        parent: NodeId,
+        name: Name<'_>,
+        newparent: NodeId,
+        newname: Name<'_>,
+        flags: u32,
+    ) -> Result<()> {
         let flags = RenameFlags::from_bits(flags).ok_or(Errno::EINVAL)?;
         let p = self.inode(parent)?;
         let np = self.inode(newparent)?;
-        self.host.rename(&p.inode, name, &np.inode, newname, flags)?;
+        self.host
+            .rename(&p.inode, name, &np.inode, newname, flags)?;
         np.bump_generation();
         if flags.intersects(RenameFlags::EXCHANGE | RenameFlags::WHITEOUT) {
             p.bump_generation();
@@ -480,7 +576,13 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         Ok(())
     }
 
-    fn link(&self, _ctx: &Context, node: NodeId, newparent: NodeId, newname: Name<'_>) -> Result<Entry> {
+    fn link(
+        &self,
+        _ctx: &Context,
+        node: NodeId,
+        newparent: NodeId,
+        newname: Name<'_>,
+    ) -> Result<Entry> {
         let d = self.inode(node)?;
         let np = self.inode(newparent)?;
         let st = self.host.link(&d.inode, &np.inode, newname)?;
@@ -498,16 +600,36 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         self.flush_node(node)?;
         let flags = self.open_flags(args.flags);
         let file = self.host.open(&d.inode, flags)?;
-        if flags.contains(OpenFlags::TRUNC) && OpenInFlags::from_bits_retain(args.open_flags).contains(OpenInFlags::KILL_SUIDGID) {
-            self.host.setattr(&d.inode, Some(&file), &SetAttrs { kill_suidgid: true, ..SetAttrs::default() })?;
+        if flags.contains(OpenFlags::TRUNC)
+            && OpenInFlags::from_bits_retain(args.open_flags).contains(OpenInFlags::KILL_SUIDGID)
+        {
+            self.host.setattr(
+                &d.inode,
+                Some(&file),
+                &SetAttrs {
+                    kill_suidgid: true,
+                    ..SetAttrs::default()
+                },
+            )?;
         }
         Ok(self.new_file_handle(d, file, flags))
     }
 
-    fn read(&self, _ctx: &Context, node: NodeId, fh: Fh, offset: u64, out: &mut ReplyData<'_>, _lo: Option<u64>, _flags: u32) -> Result<()> {
+    fn read(
+        &self,
+        _ctx: &Context,
+        node: NodeId,
+        fh: Fh,
+        offset: u64,
+        out: &mut ReplyData<'_>,
+        _lo: Option<u64>,
+        _flags: u32,
+    ) -> Result<()> {
         let h = self.file_handle(node, fh)?;
         self.flush_node(node)?;
-        let HandleKind::File { file, seq, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, seq, .. } = &h.kind else {
+            return Err(Errno::EBADF);
+        };
         let advise = {
             let s = seq.lock();
             offset != 0 && s.last_end == offset && !s.advised
@@ -540,7 +662,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         _flags: u32,
     ) -> Result<u32> {
         let h = self.file_handle(node, fh)?;
-        let HandleKind::File { file, wc, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, wc, .. } = &h.kind else {
+            return Err(Errno::EBADF);
+        };
         let kill = self.agreed().contains(InitFlags::HANDLE_KILLPRIV_V2)
             && WriteFlags::from_bits_retain(write_flags).contains(WriteFlags::KILL_SUIDGID);
         let total = data.len();
@@ -573,12 +697,23 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         self.host.statfs(&d.inode)
     }
 
-    fn release(&self, _ctx: &Context, node: NodeId, fh: Fh, _flags: u32, release_flags: u32, _lock_owner: u64) -> Result<()> {
+    fn release(
+        &self,
+        _ctx: &Context,
+        node: NodeId,
+        fh: Fh,
+        _flags: u32,
+        release_flags: u32,
+        _lock_owner: u64,
+    ) -> Result<()> {
         let h = self.handles.remove(fh).ok_or(Errno::EBADF)?;
         let r = self.flush_handle(&h);
         if release_flags & crate::abi::ReleaseFlags::FLOCK_UNLOCK.bits() != 0 {
             if let HandleKind::File { file, .. } = &h.kind {
-                let unlock = FileLock { typ: crate::abi::lock::F_UNLCK, ..FileLock::default() };
+                let unlock = FileLock {
+                    typ: crate::abi::lock::F_UNLCK,
+                    ..FileLock::default()
+                };
                 let _ = self.host.flock(file, &unlock, false);
             }
         }
@@ -590,12 +725,22 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     fn fsync(&self, _ctx: &Context, node: NodeId, fh: Fh, datasync: bool) -> Result<()> {
         let h = self.file_handle(node, fh)?;
         self.flush_node(node)?;
-        let HandleKind::File { file, wc, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, wc, .. } = &h.kind else {
+            return Err(Errno::EBADF);
+        };
         wc.take_error()?;
         self.host.fsync(file, datasync)
     }
 
-    fn setxattr(&self, _ctx: &Context, node: NodeId, name: &[u8], value: &[u8], flags: u32, _sf: u32) -> Result<()> {
+    fn setxattr(
+        &self,
+        _ctx: &Context,
+        node: NodeId,
+        name: &[u8],
+        value: &[u8],
+        flags: u32,
+        _sf: u32,
+    ) -> Result<()> {
         if !self.cfg.xattr {
             return Err(Errno::ENOSYS);
         }
@@ -603,15 +748,30 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         self.host.setxattr(&d.inode, name, value, flags)
     }
 
-    fn getxattr(&self, _ctx: &Context, node: NodeId, name: &[u8], size: u32, out: &mut ReplyData<'_>) -> Result<XattrReply> {
+    fn getxattr(
+        &self,
+        _ctx: &Context,
+        node: NodeId,
+        name: &[u8],
+        size: u32,
+        out: &mut ReplyData<'_>,
+    ) -> Result<XattrReply> {
         if !self.cfg.xattr {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        xattr_into(size, out, &mut |buf| self.host.getxattr(&d.inode, name, buf))
+        xattr_into(size, out, &mut |buf| {
+            self.host.getxattr(&d.inode, name, buf)
+        })
     }
 
-    fn listxattr(&self, _ctx: &Context, node: NodeId, size: u32, out: &mut ReplyData<'_>) -> Result<XattrReply> {
+    fn listxattr(
+        &self,
+        _ctx: &Context,
+        node: NodeId,
+        size: u32,
+        out: &mut ReplyData<'_>,
+    ) -> Result<XattrReply> {
         if !self.cfg.xattr {
             return Err(Errno::ENOSYS);
         }
@@ -630,7 +790,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     fn flush(&self, _ctx: &Context, node: NodeId, fh: Fh, lock_owner: u64) -> Result<()> {
         let h = self.file_handle(node, fh)?;
         let r = self.flush_handle(&h);
-        let HandleKind::File { file, wc, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, wc, .. } = &h.kind else {
+            return Err(Errno::EBADF);
+        };
         r?;
         wc.take_error()?;
         self.host.flush(file, lock_owner)
@@ -639,22 +801,49 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     fn opendir(&self, _ctx: &Context, node: NodeId, _args: &OpenArgs) -> Result<Opened> {
         let d = self.inode(node)?;
         let dir = self.host.opendir(&d.inode)?;
-        let fh = self.handles.insert(Handle { inode: d, kind: HandleKind::Dir(dir) });
-        Ok(Opened { fh, flags: self.fopen_flags(true), backing_id: 0 })
+        let fh = self.handles.insert(Handle {
+            inode: d,
+            kind: HandleKind::Dir(dir),
+        });
+        Ok(Opened {
+            fh,
+            flags: self.fopen_flags(true),
+            backing_id: 0,
+        })
     }
 
-    fn readdir(&self, _ctx: &Context, node: NodeId, fh: Fh, offset: u64, out: &mut DirSink<'_>) -> Result<()> {
+    fn readdir(
+        &self,
+        _ctx: &Context,
+        node: NodeId,
+        fh: Fh,
+        offset: u64,
+        out: &mut DirSink<'_>,
+    ) -> Result<()> {
         let h = self.handle(fh)?;
-        let HandleKind::Dir(dir) = &h.kind else { return Err(Errno::ENOTDIR) };
+        let HandleKind::Dir(dir) = &h.kind else {
+            return Err(Errno::ENOTDIR);
+        };
         if h.inode.nodeid != node {
             return Err(Errno::EBADF);
         }
-        self.host.readdir(dir, offset, &mut |e| matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true)))
+        self.host.readdir(dir, offset, &mut |e| {
+            matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true))
+        })
     }
 
-    fn readdirplus(&self, _ctx: &Context, node: NodeId, fh: Fh, offset: u64, out: &mut DirSink<'_>) -> Result<()> {
+    fn readdirplus(
+        &self,
+        _ctx: &Context,
+        node: NodeId,
+        fh: Fh,
+        offset: u64,
+        out: &mut DirSink<'_>,
+    ) -> Result<()> {
         let h = self.handle(fh)?;
-        let HandleKind::Dir(dir) = &h.kind else { return Err(Errno::ENOTDIR) };
+        let HandleKind::Dir(dir) = &h.kind else {
+            return Err(Errno::ENOTDIR);
+        };
         if h.inode.nodeid != node {
             return Err(Errno::EBADF);
         }
@@ -690,19 +879,25 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn fsyncdir(&self, _ctx: &Context, _node: NodeId, fh: Fh, datasync: bool) -> Result<()> {
         let h = self.handle(fh)?;
-        let HandleKind::Dir(dir) = &h.kind else { return Err(Errno::ENOTDIR) };
+        let HandleKind::Dir(dir) = &h.kind else {
+            return Err(Errno::ENOTDIR);
+        };
         self.host.fsyncdir(dir, datasync)
     }
 
     fn getlk(&self, _ctx: &Context, node: NodeId, lk: &LkIn) -> Result<FileLock> {
         let h = self.file_handle(node, lk.fh)?;
-        let HandleKind::File { file, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, .. } = &h.kind else {
+            return Err(Errno::EBADF);
+        };
         self.host.getlk(file, lk.owner, &lk.lk)
     }
 
     fn setlk(&self, _ctx: &Context, node: NodeId, lk: &LkIn, sleep: bool) -> Result<()> {
         let h = self.file_handle(node, lk.fh)?;
-        let HandleKind::File { file, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, .. } = &h.kind else {
+            return Err(Errno::EBADF);
+        };
         if LkFlags::from_bits_retain(lk.lk_flags).contains(LkFlags::FLOCK) {
             self.host.flock(file, &lk.lk, sleep)
         } else {
@@ -716,10 +911,23 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         check_access(&st, ctx, mask)
     }
 
-    fn create(&self, ctx: &Context, parent: NodeId, name: Name<'_>, args: &CreateArgs) -> Result<(Entry, Opened)> {
+    fn create(
+        &self,
+        ctx: &Context,
+        parent: NodeId,
+        name: Name<'_>,
+        args: &CreateArgs,
+    ) -> Result<(Entry, Opened)> {
         let p = self.inode(parent)?;
-        let flags = self.open_flags(args.flags) | (OpenFlags::from_guest(args.flags, self.cfg.guest_arch) & OpenFlags::EXCL);
-        let (inode, file, st) = self.host.create(&p.inode, name, flags, self.masked(args.mode, args.umask), &Self::creds(ctx))?;
+        let flags = self.open_flags(args.flags)
+            | (OpenFlags::from_guest(args.flags, self.cfg.guest_arch) & OpenFlags::EXCL);
+        let (inode, file, st) = self.host.create(
+            &p.inode,
+            name,
+            flags,
+            self.masked(args.mode, args.umask),
+            &Self::creds(ctx),
+        )?;
         p.bump_generation();
         let d = self.inodes.insert_or_ref(st.key, inode);
         let entry = self.entry_for(&d, &st);
@@ -729,7 +937,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     fn fallocate(&self, _ctx: &Context, node: NodeId, arg: &FallocateIn) -> Result<()> {
         let h = self.file_handle(node, arg.fh)?;
         self.flush_node(node)?;
-        let HandleKind::File { file, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, .. } = &h.kind else {
+            return Err(Errno::EBADF);
+        };
         let m = FallocateMode::from_bits(arg.mode).ok_or(Errno::EOPNOTSUPP)?;
         self.host.fallocate(file, m, arg.offset, arg.length)
     }
@@ -737,12 +947,18 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     fn lseek(&self, _ctx: &Context, node: NodeId, fh: Fh, offset: u64, whence: u32) -> Result<u64> {
         let h = self.file_handle(node, fh)?;
         self.flush_node(node)?;
-        let HandleKind::File { file, .. } = &h.kind else { return Err(Errno::EBADF) };
+        let HandleKind::File { file, .. } = &h.kind else {
+            return Err(Errno::EBADF);
+        };
         match Whence::from_u32(whence) {
             Some(Whence::Set) => Ok(offset),
             Some(w @ (Whence::Data | Whence::Hole)) => self.host.lseek(file, offset, w),
             Some(Whence::End) => {
-                let size = self.host.fstat(file).or_else(|_| self.host.stat(&h.inode.inode))?.size;
+                let size = self
+                    .host
+                    .fstat(file)
+                    .or_else(|_| self.host.stat(&h.inode.inode))?
+                    .size;
                 size.checked_add(offset).ok_or(Errno::EOVERFLOW)
             }
             _ => Err(Errno::EINVAL),
@@ -757,10 +973,13 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let dst = self.file_handle(arg.nodeid_out, arg.fh_out)?;
         self.flush_node(node)?;
         self.flush_node(arg.nodeid_out)?;
-        let (HandleKind::File { file: s, .. }, HandleKind::File { file: d, .. }) = (&src.kind, &dst.kind) else {
+        let (HandleKind::File { file: s, .. }, HandleKind::File { file: d, .. }) =
+            (&src.kind, &dst.kind)
+        else {
             return Err(Errno::EBADF);
         };
-        self.host.copy_file_range(s, arg.off_in, d, arg.off_out, arg.len, 0)
+        self.host
+            .copy_file_range(s, arg.off_in, d, arg.off_out, arg.len, 0)
     }
 
     fn syncfs(&self, _ctx: &Context, node: NodeId) -> Result<()> {
@@ -771,27 +990,48 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     fn tmpfile(&self, ctx: &Context, parent: NodeId, args: &CreateArgs) -> Result<(Entry, Opened)> {
         let p = self.inode(parent)?;
         let flags = self.open_flags(args.flags);
-        let (inode, file, st) = self.host.tmpfile(&p.inode, flags, self.masked(args.mode, args.umask), &Self::creds(ctx))?;
+        let (inode, file, st) = self.host.tmpfile(
+            &p.inode,
+            flags,
+            self.masked(args.mode, args.umask),
+            &Self::creds(ctx),
+        )?;
         let d = self.inodes.insert_or_ref(st.key, inode);
         let entry = self.entry_for(&d, &st);
         Ok((entry, self.new_file_handle(d, file, flags)))
     }
 
-    fn statx(&self, ctx: &Context, node: NodeId, fh: Option<Fh>, _sx_flags: u32, _sx_mask: u32) -> Result<StatxReply> {
+    fn statx(
+        &self,
+        ctx: &Context,
+        node: NodeId,
+        fh: Option<Fh>,
+        _sx_flags: u32,
+        _sx_mask: u32,
+    ) -> Result<StatxReply> {
         let d = self.inode(node)?;
         self.flush_node(node)?;
         let _ = (ctx, fh);
         let st = self.host.stat(&d.inode)?;
-        Ok(StatxReply { stat: to_statx(&st), valid: self.cfg.attr_timeout })
+        Ok(StatxReply {
+            stat: to_statx(&st),
+            valid: self.cfg.attr_timeout,
+        })
     }
 }
 
 /// GETXATTR / LISTXATTR into the reply: size query with `size == 0`, else the
 /// value through a stack buffer (a heap one above 512 bytes).
-fn xattr_into(size: u32, out: &mut ReplyData<'_>, get: &mut dyn FnMut(&mut [u8]) -> Result<usize>) -> Result<XattrReply> {
+fn xattr_into(
+    size: u32,
+    out: &mut ReplyData<'_>,
+    get: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
+) -> Result<XattrReply> {
     if size == 0 {
         let n = get(&mut [])?;
-        return Ok(XattrReply::Size(u32::try_from(n).map_err(|_| Errno::E2BIG)?));
+        return Ok(XattrReply::Size(
+            u32::try_from(n).map_err(|_| Errno::E2BIG)?,
+        ));
     }
     let size = (size as usize).min(crate::abi::XATTR_SIZE_MAX);
     let mut small = [0u8; 512];
@@ -817,7 +1057,11 @@ pub fn check_access(st: &Stat, ctx: &Context, mask: u32) -> Result<()> {
     }
     if ctx.uid == 0 {
         let any_x = st.mode & 0o111 != 0 || st.mode & mode::S_IFMT == mode::S_IFDIR;
-        return if mask & X_OK == 0 || any_x { Ok(()) } else { Err(Errno::EACCES) };
+        return if mask & X_OK == 0 || any_x {
+            Ok(())
+        } else {
+            Err(Errno::EACCES)
+        };
     }
     let bits = if st.uid == ctx.uid {
         (st.mode >> 6) & 7
@@ -826,5 +1070,9 @@ pub fn check_access(st: &Stat, ctx: &Context, mask: u32) -> Result<()> {
     } else {
         st.mode & 7
     };
-    if bits & mask == mask { Ok(()) } else { Err(Errno::EACCES) }
+    if bits & mask == mask {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
+    }
 }

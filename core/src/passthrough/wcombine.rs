@@ -40,12 +40,17 @@ impl WriteCombiner {
     /// Whether a handle opened with `flags` may combine writes.
     pub fn allowed(flags: OpenFlags) -> bool {
         flags.access().writable()
-            && !flags.intersects(OpenFlags::APPEND | OpenFlags::DIRECT | OpenFlags::SYNC | OpenFlags::DSYNC)
+            && !flags.intersects(
+                OpenFlags::APPEND | OpenFlags::DIRECT | OpenFlags::SYNC | OpenFlags::DSYNC,
+            )
     }
 
     /// A combiner; a disabled one never buffers.
     pub fn new(enabled: bool) -> Self {
-        WriteCombiner { enabled, state: Mutex::new(State::default()) }
+        WriteCombiner {
+            enabled,
+            state: Mutex::new(State::default()),
+        }
     }
 
     /// Whether data is waiting to be written.
@@ -55,7 +60,12 @@ impl WriteCombiner {
 
     /// Buffers `data` at `off` if it can be combined (then consumes it and
     /// returns true). `pending` counts handles with pending data.
-    pub fn try_append(&self, off: u64, data: &mut RequestData<'_>, pending: &AtomicU32) -> Result<bool> {
+    pub fn try_append(
+        &self,
+        off: u64,
+        data: &mut RequestData<'_>,
+        pending: &AtomicU32,
+    ) -> Result<bool> {
         let len = data.len();
         if !self.enabled || len == 0 || len > MAX_PIECE {
             return Ok(false);
@@ -90,7 +100,11 @@ impl WriteCombiner {
 
     /// Writes pending data out with `write(offset, bufs) -> bytes written`.
     /// The handle's lock is held meanwhile, so writes stay in order.
-    pub fn flush(&self, write: &mut dyn FnMut(u64, &[&[u8]]) -> Result<usize>, pending: &AtomicU32) -> Result<()> {
+    pub fn flush(
+        &self,
+        write: &mut dyn FnMut(u64, &[&[u8]]) -> Result<usize>,
+        pending: &AtomicU32,
+    ) -> Result<()> {
         if !self.enabled {
             return Ok(());
         }
