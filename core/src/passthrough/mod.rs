@@ -452,6 +452,12 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let d = self.inode(node)?;
         self.flush_node(node)?;
         let v = SetattrValid::from_bits_retain(set.valid);
+        // (uid_t)-1 is never an owner (chown(2) reads it as "unchanged"); hosts may not take it.
+        if (v.contains(SetattrValid::UID) && set.uid == u32::MAX)
+            || (v.contains(SetattrValid::GID) && set.gid == u32::MAX)
+        {
+            return Err(Errno::EINVAL);
+        }
         let h = if v.contains(SetattrValid::FH) {
             self.handles.get(set.fh)
         } else {

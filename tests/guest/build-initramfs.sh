@@ -1,0 +1,55 @@
+#!/bin/sh
+# Builds the guest initramfs: busybox-static, the init script (init.sh), the
+# arcbox-probe helper (probe.c, linked statically) and the kernel modules the
+# virtio-fs guest needs, in dependency order (resolved with modinfo).
+#
+# Usage: build-initramfs.sh KERNEL_DIR OUTPUT.cpio.gz
+#   KERNEL_DIR as printed by fetch-kernel.sh (holds lib/modules/<version>).
+set -eu
+
+kdir=$1
+out=$2
+here=$(cd "$(dirname "$0")" && pwd)
+# Debian's busybox-static installs a static /bin/busybox.
+busybox=${BUSYBOX:-/bin/busybox}
+[ -x "$busybox" ] || { echo "build-initramfs: no $busybox (apt-get install busybox-static)" >&2; exit 1; }
+moddir=$(ls -d "$kdir"/lib/modules/*/ | head -n1)
+moddir=${moddir%/}
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/bin" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/mnt" \
+         "$stage/tmp" "$stage/lib/modules"
+cp "$busybox" "$stage/bin/busybox"
+cp "$here/init.sh" "$stage/init"
+chmod 755 "$stage/init"
+gcc -static -O2 -Wall -Werror -o "$stage/bin/arcbox-probe" "$here/probe.c"
+
+# The drivers the guest loads; their dependencies come first.
+wanted="virtio_pci virtio_mmio virtiofs"
+order=""
+add_module() {
+    local ko dep
+    case " $order " in *" $1 "*) return 0 ;; esac
+    ko=$(find "$moddir/kernel" -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" | head -n1)
+    if [ -z "$ko" ]; then
+        echo "build-initramfs: module $1 not found under $moddir" >&2
+        exit 1
+    fi
+    for dep in $(modinfo -F depends "$ko" | tr ',' ' '); do
+        add_module "$dep"
+    done
+    case "$ko" in
+        *.xz) xz -dc "$ko" > "$stage/lib/modules/$1.ko" ;;
+        *.zst) zstd -qdc "$ko" > "$stage/lib/modules/$1.ko" ;;
+        *) cp "$ko" "$stage/lib/modules/$1.ko" ;;
+    esac
+    order="$order $1"
+}
+for m in $wanted; do
+    add_module "$m"
+done
+echo $order > "$stage/modules.list"
+echo "build-initramfs: modules:$order" >&2
+
+(cd "$stage" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"

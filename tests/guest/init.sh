@@ -1,0 +1,149 @@
+#!/bin/busybox sh
+# Guest init of the virtio-fs guest tests (tests/guest/run-guest.sh).
+# Loads the virtio and virtiofs modules, mounts the share tagged "arcbox" and,
+# by the kernel command line's arcbox.mode, runs the functional checks
+# ("test") or the benchmark workloads ("bench"). Everything it reports goes to
+# the serial console as lines the host parses:
+#   ARCBOX-RESULT <check> PASS|FAIL [detail]
+#   ARCBOX-HASH <path relative to the share> <sha256>
+#   ARCBOX-BENCH <workload> ops=<n> ns=<t> bytes=<b>
+#   ARCBOX-DONE
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+mode=test
+scale=1
+for arg in $(cat /proc/cmdline); do
+    case "$arg" in
+        arcbox.mode=*) mode=${arg#arcbox.mode=} ;;
+        arcbox.scale=*) scale=${arg#arcbox.scale=} ;;
+    esac
+done
+
+result() { # name status [detail...]
+    name=$1; status=$2; shift 2
+    echo "ARCBOX-RESULT $name $status $*"
+}
+check() { # name command... : PASS when the command succeeds
+    name=$1; shift
+    if out=$("$@" 2>&1); then result "$name" PASS; else result "$name" FAIL "$(echo $out | head -c 200)"; fi
+}
+finish() {
+    echo "ARCBOX-DONE"
+    sync
+    poweroff -f
+    sleep 5
+    reboot -f
+}
+
+for m in $(cat /modules.list); do
+    insmod "/lib/modules/$m.ko" || result "insmod-$m" FAIL
+done
+
+# The driver probes asynchronously; give the device a moment to appear.
+tries=0
+until mount -t virtiofs arcbox /mnt 2>/tmp/mount.err; do
+    tries=$((tries + 1))
+    if [ $tries -ge 20 ]; then
+        result mount FAIL "$(cat /tmp/mount.err)"
+        finish
+    fi
+    sleep 0.5
+done
+result mount PASS
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+P=/bin/arcbox-probe
+
+run_tests() {
+    H=/mnt/host
+    G=/mnt/guest
+    check read-small test "$(cat $H/hello.txt)" = "hello from the host"
+    check read-big test "$(sha $H/big.bin)" = "$(cat $H/big.sha256)"
+    check readdir test "$(ls $H/tree | wc -l)" = 100
+    check stat-size test "$(stat -c %s $H/big.bin)" = 2097275
+
+    echo "written in the guest" > $G/small.txt
+    check write-small test "$(cat $G/small.txt)" = "written in the guest"
+    echo "ARCBOX-HASH guest/small.txt $(sha $G/small.txt)"
+    dd if=/dev/urandom of=$G/big.bin bs=65536 count=64 2>/dev/null
+    sync
+    h1=$(sha $G/big.bin)
+    echo 3 > /proc/sys/vm/drop_caches
+    check write-big-reread test "$h1" = "$(sha $G/big.bin)"
+    echo "ARCBOX-HASH guest/big.bin $h1"
+    # Overwrite in the middle, append, truncate.
+    printf 'MIDDLE' | dd of=$G/small.txt bs=1 seek=4 conv=notrunc 2>/dev/null
+    echo tail >> $G/small.txt
+    check write-patch test "$(cat $G/small.txt | tr '\n' '|')" = "writMIDDLE the guest|tail|"
+    truncate -s 3 $G/small.txt
+    check truncate test "$(cat $G/small.txt)" = "wri"
+    echo "ARCBOX-HASH guest/small.txt $(sha $G/small.txt)"
+
+    check mkdir mkdir $G/d1
+    check mkdir-isdir test -d $G/d1
+    touch $G/d1/a
+    check rename-file mv $G/d1/a $G/d1/b
+    check rename-file-gone test ! -e $G/d1/a
+    check rename-file-there test -f $G/d1/b
+    check rename-dir mv $G/d1 $G/d2
+    check rename-dir-there test -f $G/d2/b
+    check unlink rm $G/d2/b
+    check unlink-gone test ! -e $G/d2/b
+    mkdir $G/rmme
+    check rmdir rmdir $G/rmme
+    check rmdir-gone test ! -e $G/rmme
+
+    check symlink ln -s ../small.txt $G/d2/link
+    check readlink test "$(readlink $G/d2/link)" = "../small.txt"
+    check symlink-follow test "$(cat $G/d2/link)" = "wri"
+    check hardlink ln $G/small.txt $G/d2/hard
+    check hardlink-nlink test "$(stat -c %h $G/small.txt)" = 2
+    check hardlink-ino test "$(stat -c %i $G/small.txt)" = "$(stat -c %i $G/d2/hard)"
+    check chmod chmod 0640 $G/small.txt
+    check chmod-mode test "$(stat -c %a $G/d2/hard)" = 640
+
+    check xattr-set $P xattr-set $G/small.txt user.arcbox hello-xattr
+    check xattr-get test "$($P xattr-get $G/small.txt user.arcbox)" = hello-xattr
+    check xattr-list sh -c "$P xattr-list $G/small.txt | grep -qx user.arcbox"
+    $P xattr-set $G/small.txt user.gone x >/dev/null 2>&1
+    check xattr-remove $P xattr-rm $G/small.txt user.gone
+    check xattr-removed sh -c "! $P xattr-get $G/small.txt user.gone"
+    check xattr-host test "$($P xattr-get $H/hello.txt user.fromhost)" = host-value
+
+    mkdir $G/storm
+    check lookup-storm $P storm $G/storm $((2000 * scale))
+    # A name the storm looked up (maybe cached as negative) must appear once made.
+    touch $G/storm/missing-7
+    check lookup-after-create test -f $G/storm/missing-7
+    check lookup-after-create-ls sh -c "ls $G/storm | grep -qx missing-7"
+
+    cd /
+    sync
+    check umount umount /mnt
+}
+
+run_bench() {
+    B=/mnt/bench
+    n=$((scale * 1000))
+    $P storm $B/tree $n
+    $P stat $B/tree 100 $((n * 4))
+    $P create $B/scratch $((n / 2))
+    $P readdir $B/tree $((n / 10))
+    $P seqwrite $B/scratch/seq.bin $((32 * scale))
+    echo 3 > /proc/sys/vm/drop_caches
+    $P seqread $B/scratch/seq.bin
+    rm -f $B/scratch/seq.bin
+    cd /
+    umount /mnt && result umount PASS || result umount FAIL
+}
+
+case "$mode" in
+    test) run_tests ;;
+    bench) run_bench ;;
+    *) result mode FAIL "unknown mode $mode" ;;
+esac
+finish

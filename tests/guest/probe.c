@@ -1,0 +1,244 @@
+/*
+ * arcbox-probe: the guest-side helper of the virtio-fs guest tests and
+ * benchmarks. Busybox has no xattr applets and a shell loop measures fork()
+ * rather than the filesystem, so these few operations live here. Built
+ * statically (gcc -static) by build-initramfs.sh and run inside the guest.
+ *
+ * Subcommands (exit status 0 on success, 1 on failure, 2 on bad usage):
+ *   xattr-set PATH NAME VALUE     setxattr(2)
+ *   xattr-get PATH NAME           prints the value on stdout
+ *   xattr-list PATH               prints the names, one per line
+ *   xattr-rm PATH NAME            removexattr(2)
+ *   storm DIR N                   N lookups of distinct missing names; each
+ *                                 must fail with ENOENT (a second pass repeats
+ *                                 the same names)
+ *   stat DIR FILES N              N stats over DIR/f0..f(FILES-1)
+ *   create DIR N                  N x (create, write 64 bytes, close, unlink)
+ *   readdir DIR N                 N full listings of DIR
+ *   seqwrite FILE MIB             writes MIB MiB in 1 MiB writes, then fsync
+ *   seqread FILE                  reads FILE in 1 MiB reads
+ * Benchmark subcommands print one line:
+ *   ARCBOX-BENCH <name> ops=<n> ns=<elapsed> bytes=<b>
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void report(const char *name, long long ops, long long ns, long long bytes)
+{
+	printf("ARCBOX-BENCH %s ops=%lld ns=%lld bytes=%lld\n", name, ops, ns, bytes);
+}
+
+static long parse_count(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v <= 0) {
+		fprintf(stderr, "arcbox-probe: bad count '%s'\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static int storm(const char *dir, long n, const char *label)
+{
+	char path[4096];
+	long long t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		struct stat st;
+		snprintf(path, sizeof path, "%s/missing-%ld", dir, i);
+		if (stat(path, &st) == 0 || errno != ENOENT) {
+			fprintf(stderr, "storm: %s: expected ENOENT, got %s\n", path,
+				strerror(errno));
+			return 1;
+		}
+	}
+	report(label, n, now_ns() - t0, 0);
+	return 0;
+}
+
+static int stat_files(const char *dir, long files, long n)
+{
+	char path[4096];
+	long long t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		struct stat st;
+		snprintf(path, sizeof path, "%s/f%ld", dir, i % files);
+		if (stat(path, &st) != 0) {
+			perror(path);
+			return 1;
+		}
+	}
+	report("stat", n, now_ns() - t0, 0);
+	return 0;
+}
+
+static int create_unlink(const char *dir, long n)
+{
+	char path[4096];
+	char buf[64];
+	memset(buf, 'x', sizeof buf);
+	long long t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/c%ld", dir, i);
+		int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		if (fd < 0 || write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) {
+			perror(path);
+			return 1;
+		}
+		close(fd);
+		if (unlink(path) != 0) {
+			perror(path);
+			return 1;
+		}
+	}
+	report("create-unlink", n, now_ns() - t0, 0);
+	return 0;
+}
+
+static int list_dir(const char *dir, long n)
+{
+	long long entries = 0;
+	long long t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		DIR *d = opendir(dir);
+		if (!d) {
+			perror(dir);
+			return 1;
+		}
+		while (readdir(d))
+			entries++;
+		closedir(d);
+	}
+	report("readdir", n, now_ns() - t0, entries);
+	return 0;
+}
+
+static int seq_write(const char *file, long mib)
+{
+	static char buf[1 << 20];
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (char)(i * 7 + 3);
+	long long t0 = now_ns();
+	int fd = open(file, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	if (fd < 0) {
+		perror(file);
+		return 1;
+	}
+	for (long i = 0; i < mib; i++) {
+		if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) {
+			perror(file);
+			return 1;
+		}
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		perror(file);
+		return 1;
+	}
+	report("seq-write", mib, now_ns() - t0, (long long)mib << 20);
+	return 0;
+}
+
+static int seq_read(const char *file)
+{
+	static char buf[1 << 20];
+	long long total = 0, ops = 0;
+	long long t0 = now_ns();
+	int fd = open(file, O_RDONLY);
+	if (fd < 0) {
+		perror(file);
+		return 1;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r < 0) {
+			perror(file);
+			return 1;
+		}
+		if (r == 0)
+			break;
+		total += r;
+		ops++;
+	}
+	close(fd);
+	report("seq-read", ops, now_ns() - t0, total);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		goto usage;
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "xattr-set") && argc == 5) {
+		if (setxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0) != 0) {
+			perror("setxattr");
+			return 1;
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "xattr-get") && argc == 4) {
+		char buf[4096];
+		ssize_t n = getxattr(argv[2], argv[3], buf, sizeof buf);
+		if (n < 0) {
+			perror("getxattr");
+			return 1;
+		}
+		fwrite(buf, 1, (size_t)n, stdout);
+		putchar('\n');
+		return 0;
+	}
+	if (!strcmp(cmd, "xattr-list") && argc == 3) {
+		char buf[8192];
+		ssize_t n = listxattr(argv[2], buf, sizeof buf);
+		if (n < 0) {
+			perror("listxattr");
+			return 1;
+		}
+		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
+			puts(buf + i);
+		return 0;
+	}
+	if (!strcmp(cmd, "xattr-rm") && argc == 4) {
+		if (removexattr(argv[2], argv[3]) != 0) {
+			perror("removexattr");
+			return 1;
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "storm") && argc == 4) {
+		long n = parse_count(argv[3]);
+		if (storm(argv[2], n, "lookup-miss"))
+			return 1;
+		return storm(argv[2], n, "lookup-miss-repeat");
+	}
+	if (!strcmp(cmd, "stat") && argc == 5)
+		return stat_files(argv[2], parse_count(argv[3]), parse_count(argv[4]));
+	if (!strcmp(cmd, "create") && argc == 4)
+		return create_unlink(argv[2], parse_count(argv[3]));
+	if (!strcmp(cmd, "readdir") && argc == 4)
+		return list_dir(argv[2], parse_count(argv[3]));
+	if (!strcmp(cmd, "seqwrite") && argc == 4)
+		return seq_write(argv[2], parse_count(argv[3]));
+	if (!strcmp(cmd, "seqread") && argc == 3)
+		return seq_read(argv[2]);
+usage:
+	fprintf(stderr, "usage: arcbox-probe xattr-set|xattr-get|xattr-list|xattr-rm|"
+			"storm|stat|create|readdir|seqwrite|seqread ARGS...\n");
+	return 2;
+}

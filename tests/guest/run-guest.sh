@@ -1,0 +1,222 @@
+#!/bin/bash
+# Boots a Linux guest under QEMU (TCG) whose virtio-fs share is served by a
+# vhost-user daemon, and reports what the guest (init.sh) and the host saw.
+#
+# Usage: run-guest.sh [options]
+#   --server arcbox|virtiofsd|virtiofsd-c   daemon serving the share (default arcbox)
+#   --server-bin PATH     the daemon binary (defaults: target/release/arcbox-virtiofsd,
+#                         virtiofsd on PATH or ~/.cargo/bin, /usr/lib/qemu/virtiofsd)
+#   --machine pci|microvm vhost-user-fs-pci on q35/pc, or vhost-user-fs-device on
+#                         -M microvm (the guest's virtio-mmio driver) (default pci)
+#   --mode test|bench     functional checks, or the benchmark workloads (default test)
+#   --scale N             workload multiplier (default 1)
+#   --cache MODE          the daemons' cache mode (default auto)
+#   --timeout SECS        bound on the guest's run (default 300); QEMU is killed after
+#   --keep DIR            keep the share, logs and serial output in DIR
+# Output: one "PASS <check>" / "FAIL <check> <detail>" line per check, then
+# "N passed, M failed"; in bench mode also the guest's ARCBOX-BENCH lines.
+# Exit status: 0 when nothing failed, 1 on failures, 2 on bad usage, 3 when
+# QEMU cannot run at all.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+server=arcbox
+server_bin=""
+machine=pci
+mode=test
+scale=1
+cache=auto
+timeout_s=300
+keep=""
+
+die_usage() { echo "run-guest: $*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --server) server=${2:?}; shift 2 ;;
+        --server-bin) server_bin=${2:?}; shift 2 ;;
+        --machine) machine=${2:?}; shift 2 ;;
+        --mode) mode=${2:?}; shift 2 ;;
+        --scale) scale=${2:?}; shift 2 ;;
+        --cache) cache=${2:?}; shift 2 ;;
+        --timeout) timeout_s=${2:?}; shift 2 ;;
+        --keep) keep=${2:?}; shift 2 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        *) die_usage "unknown argument $1" ;;
+    esac
+done
+case "$machine" in pci|microvm) ;; *) die_usage "bad --machine $machine" ;; esac
+case "$mode" in test|bench) ;; *) die_usage "bad --mode $mode" ;; esac
+
+if [ -z "$server_bin" ]; then
+    case "$server" in
+        arcbox) server_bin=${CARGO_TARGET_DIR:-$repo/target}/release/arcbox-virtiofsd ;;
+        virtiofsd) server_bin=$(command -v virtiofsd || echo "$HOME/.cargo/bin/virtiofsd") ;;
+        virtiofsd-c) server_bin=/usr/lib/qemu/virtiofsd ;;
+        *) die_usage "bad --server $server" ;;
+    esac
+fi
+[ -x "$server_bin" ] || die_usage "server binary $server_bin not found"
+command -v qemu-system-x86_64 >/dev/null || { echo "run-guest: qemu-system-x86_64 missing" >&2; exit 3; }
+
+cache_dir=${ARCBOX_GUEST_CACHE:-$repo/target/guest-cache}
+mkdir -p "$cache_dir"
+kdir=$("$here/fetch-kernel.sh" "$cache_dir" | sed -n 's/^KERNEL_DIR=//p')
+[ -n "$kdir" ] || { echo "run-guest: kernel fetch failed" >&2; exit 1; }
+initrd=$cache_dir/initramfs.cpio.gz
+"$here/build-initramfs.sh" "$kdir" "$initrd" 2>/dev/null || { echo "run-guest: initramfs build failed" >&2; exit 1; }
+
+work=${keep:-$(mktemp -d /tmp/arcbox-guest.XXXXXX)}
+mkdir -p "$work"
+share=$work/share
+sock=$work/vhost.sock
+serial=$work/serial.log
+dlog=$work/daemon.log
+rm -rf "$share" "$sock"
+mkdir -p "$share"
+
+server_pid=""
+qemu_pid=""
+cleanup() {
+    [ -n "$qemu_pid" ] && kill -9 "$qemu_pid" 2>/dev/null
+    [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null
+    [ -z "$keep" ] && rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- share contents --------------------------------------------------------
+if [ "$mode" = test ]; then
+    mkdir -p "$share/host/tree" "$share/guest"
+    echo "hello from the host" > "$share/host/hello.txt"
+    head -c 2097275 /dev/urandom > "$share/host/big.bin"
+    sha256sum "$share/host/big.bin" | cut -d' ' -f1 > "$share/host/big.sha256"
+    for i in $(seq 0 99); do echo "$i" > "$share/host/tree/f$i"; done
+    if command -v setfattr >/dev/null; then
+        setfattr -n user.fromhost -v host-value "$share/host/hello.txt"
+    fi
+else
+    mkdir -p "$share/bench/tree" "$share/bench/scratch"
+    for i in $(seq 0 99); do echo "$i" > "$share/bench/tree/f$i"; done
+fi
+
+# ---- daemon ----------------------------------------------------------------
+case "$server" in
+    arcbox) "$server_bin" --socket-path="$sock" --shared-dir="$share" --cache="$cache" --xattr \
+                --log-level=warn >"$dlog" 2>&1 & ;;
+    virtiofsd) "$server_bin" --socket-path="$sock" --shared-dir="$share" --cache="$cache" --xattr \
+                --sandbox=none --log-level=warn >"$dlog" 2>&1 & ;;
+    virtiofsd-c) [ "$cache" = never ] && cache=none
+                "$server_bin" --socket-path="$sock" -o source="$share" -o cache="$cache" -o xattr \
+                -o sandbox=chroot -o log_level=warn >"$dlog" 2>&1 & ;;
+esac
+server_pid=$!
+for _ in $(seq 1 100); do
+    [ -S "$sock" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if [ ! -S "$sock" ]; then
+    echo "FAIL daemon-start $(head -c 300 "$dlog" | tr '\n' ' ')"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# ---- guest -----------------------------------------------------------------
+common=(-accel tcg -m 1G -smp 1 -nographic -no-reboot -nodefaults -serial stdio
+        -kernel "$kdir/vmlinuz" -initrd "$initrd"
+        -chardev socket,id=vufs,path="$sock"
+        -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem)
+append="console=ttyS0 panic=-1 quiet loglevel=4 arcbox.mode=$mode arcbox.scale=$scale"
+if [ "$machine" = pci ]; then
+    args=(-M pc "${common[@]}" -device vhost-user-fs-pci,queue-size=1024,chardev=vufs,tag=arcbox)
+else
+    # microvm has no PIT/HPET reference under TCG: the kernel hangs calibrating
+    # the TSC unless it is told the frequency and the delay-loop constant.
+    append="$append tsc_early_khz=2000000 lpj=4000000"
+    args=(-M microvm,acpi=on "${common[@]}" -global virtio-mmio.force-legacy=false
+          -device vhost-user-fs-device,queue-size=1024,chardev=vufs,tag=arcbox)
+fi
+qemu-system-x86_64 "${args[@]}" -append "$append" </dev/null >"$serial" 2>&1 &
+qemu_pid=$!
+elapsed=0
+while kill -0 "$qemu_pid" 2>/dev/null; do
+    if [ "$elapsed" -ge "$timeout_s" ]; then
+        echo "run-guest: guest still running after ${timeout_s}s; killing QEMU" >&2
+        kill -9 "$qemu_pid" 2>/dev/null
+        break
+    fi
+    sleep 1
+    elapsed=$((elapsed + 1))
+done
+wait "$qemu_pid" 2>/dev/null
+qemu_rc=$?
+qemu_pid=""
+
+# ---- results ---------------------------------------------------------------
+passed=0
+failed=0
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+tr -d '\r' < "$serial" > "$serial.clean"
+# Console escapes may precede a report on its line: keep from the marker on.
+results=$work/results.txt
+grep -ao 'ARCBOX-[A-Z]*.*' "$serial.clean" > "$results"
+
+if ! grep -q '^ARCBOX-RESULT mount ' "$results"; then
+    if grep -qi 'could not\|failed to\|error' "$serial.clean" && ! grep -q 'Linux version\|Booting' "$serial.clean"; then
+        echo "run-guest: QEMU did not start: $(head -c 400 "$serial.clean")" >&2
+        exit 3
+    fi
+fi
+while read -r _ name status detail; do
+    if [ "$status" = PASS ]; then pass "$name"; else fail "$name" "$detail"; fi
+done < <(grep '^ARCBOX-RESULT ' "$results")
+if grep -q '^ARCBOX-DONE' "$results"; then pass guest-finished; else
+    fail guest-finished "no ARCBOX-DONE (qemu rc $qemu_rc, ${elapsed}s); tail: $(tail -n 5 "$serial.clean" | tr '\n' ' ')"
+fi
+if [ "$mode" = bench ]; then
+    grep '^ARCBOX-BENCH ' "$results"
+fi
+
+# Host side: what the guest wrote must be on the host, byte for byte.
+if [ "$mode" = test ] && grep -q '^ARCBOX-RESULT mount PASS' "$results"; then
+    while read -r _ path hash; do
+        got=$(sha256sum "$share/$path" 2>/dev/null | cut -d' ' -f1)
+        if [ "$got" = "$hash" ]; then pass "host-hash:$path"; else fail "host-hash:$path" "guest $hash host ${got:-missing}"; fi
+    done < <(grep '^ARCBOX-HASH ' "$results" | awk '{a[$2]=$0} END {for (k in a) print a[k]}')
+    G=$share/guest
+    [ -d "$G/d2" ] && [ ! -e "$G/d1" ] && pass host-rename-dir || fail host-rename-dir "d1/d2 state wrong"
+    [ "$(readlink "$G/d2/link" 2>/dev/null)" = "../small.txt" ] && pass host-symlink || fail host-symlink "$(readlink "$G/d2/link" 2>&1)"
+    [ "$(stat -c %h "$G/small.txt" 2>/dev/null)" = 2 ] && [ "$(stat -c %i "$G/small.txt")" = "$(stat -c %i "$G/d2/hard")" ] \
+        && pass host-hardlink || fail host-hardlink "nlink $(stat -c %h "$G/small.txt" 2>&1)"
+    [ "$(stat -c %a "$G/small.txt" 2>/dev/null)" = 640 ] && pass host-chmod || fail host-chmod "$(stat -c %a "$G/small.txt" 2>&1)"
+    [ ! -e "$G/d2/b" ] && [ ! -e "$G/rmme" ] && pass host-unlink || fail host-unlink "removed names still present"
+    [ -f "$G/storm/missing-7" ] && [ "$(ls "$G/storm" | wc -l)" = 1 ] && pass host-storm-dir || fail host-storm-dir "$(ls "$G/storm" 2>&1 | head -c 100)"
+    if command -v getfattr >/dev/null; then
+        v=$(getfattr --absolute-names --only-values -n user.arcbox "$G/small.txt" 2>&1)
+        [ "$v" = hello-xattr ] && pass host-xattr || fail host-xattr "$v"
+        getfattr -n user.gone "$G/small.txt" >/dev/null 2>&1 && fail host-xattr-removed "user.gone still set" || pass host-xattr-removed
+    else
+        fail host-xattr "getfattr missing (apt-get install attr)"
+    fi
+fi
+
+# The daemon must stop by itself once the frontend is gone.
+for _ in $(seq 1 100); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$server_pid" 2>/dev/null; then
+    fail daemon-exit "still running 10s after QEMU exited"
+else
+    wait "$server_pid"
+    rc=$?
+    server_pid=""
+    # The C virtiofsd exits with 0; tolerate nothing else.
+    [ "$rc" = 0 ] && pass daemon-exit || fail daemon-exit "status $rc: $(tail -n 3 "$dlog" | tr '\n' ' ')"
+fi
+if grep -qE 'panicked|RUST_BACKTRACE' "$dlog"; then fail daemon-no-panic "$(grep -m1 panicked "$dlog")"; else pass daemon-no-panic; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
