@@ -8,8 +8,16 @@ use arcbox_fs::passthrough::inodes::InodeTable;
 use loom::sync::Arc;
 use loom::thread;
 
-const ROOT: HostKey = HostKey { dev: 1, ino: 1, mnt_id: 0 };
-const K: HostKey = HostKey { dev: 1, ino: 42, mnt_id: 0 };
+const ROOT: HostKey = HostKey {
+    dev: 1,
+    ino: 1,
+    mnt_id: 0,
+};
+const K: HostKey = HostKey {
+    dev: 1,
+    ino: 42,
+    mnt_id: 0,
+};
 
 #[test]
 fn lookup_races_forget_to_zero() {

@@ -54,7 +54,10 @@ fn create_after_miss_is_never_hidden() {
         lookup.join().expect("join");
 
         let g = dir_gen.load(Ordering::Acquire);
-        assert!(!c.contains(7, g, name("f"), Instant::ZERO), "a stale negative entry hides a real file");
+        assert!(
+            !c.contains(7, g, name("f"), Instant::ZERO),
+            "a stale negative entry hides a real file"
+        );
     });
 }
 
