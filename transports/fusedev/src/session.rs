@@ -1,0 +1,475 @@
+//! [`Session`]: serves one FUSE connection with N worker threads.
+//!
+//! Each worker owns a cloned `/dev/fuse` descriptor, a request buffer of
+//! `max_write + 4096` bytes and a reply buffer, reads one request at a time,
+//! hands it to the shared [`FuseDispatcher`], and writes the reply with one
+//! `writev(2)` (header and body as two segments). Nothing is allocated per
+//! request.
+
+use crate::dev::FuseDev;
+use crate::interrupt::InFlight;
+use crate::mount::{Mount, MountError, MountOptions, mount};
+use arcbox_fs::abi::{MAX_MAX_PAGES, MIN_READ_BUFFER, Opcode};
+use arcbox_fs::reply::OUT_HEADER_LEN;
+use arcbox_fs::{DispatcherConfig, FileSystem, FuseDispatcher, Instant, Outcome, SgListMut};
+use std::io::{self, IoSlice};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Page size the kernel counts `max_pages` in.
+const PAGE: usize = 4096;
+
+/// Worker and protocol settings of a [`Session`].
+#[derive(Clone, Copy, Debug)]
+pub struct SessionConfig {
+    /// Worker threads started with the session (at least 1).
+    pub threads: usize,
+    /// Most worker threads: when every worker is busy (a lock wait, a slow
+    /// host call) another one is started, up to this many, so that unlock
+    /// and INTERRUPT requests are always read.
+    pub max_threads: usize,
+    /// Limits and capabilities offered at INIT (`max_write` sizes the
+    /// request buffers).
+    pub dispatcher: DispatcherConfig,
+    /// Signal used to wake a worker whose request the kernel interrupts
+    /// (`None`: interrupts only reach the filesystem). Default: `SIGRTMIN + 1`.
+    pub interrupt_signal: Option<i32>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            threads: std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .max(2),
+            max_threads: 16,
+            dispatcher: DispatcherConfig::default(),
+            interrupt_signal: Some(libc::SIGRTMIN() + 1),
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Request buffer size: the largest WRITE plus its headers, at least
+    /// `FUSE_MIN_READ_BUFFER` (the kernel refuses smaller reads).
+    pub fn request_buffer_len(&self) -> usize {
+        (self.dispatcher.max_write.max(PAGE as u32) as usize + PAGE).max(MIN_READ_BUFFER)
+    }
+
+    /// Reply body size: the largest READ the kernel may ask for (max_pages
+    /// pages as the dispatcher negotiates them) plus room for fixed parts.
+    pub fn reply_buffer_len(&self) -> usize {
+        let pages = (self.dispatcher.max_write.max(PAGE as u32) as usize)
+            .div_ceil(PAGE)
+            .min(MAX_MAX_PAGES as usize);
+        pages.max(32) * PAGE + PAGE
+    }
+}
+
+/// Counters of a running session.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests read from the kernel.
+    pub requests: AtomicU64,
+    /// Requests the dispatcher could not answer at all.
+    pub dropped: AtomicU64,
+    /// Replies the kernel no longer wanted (`ENOENT`: interrupted or aborted).
+    pub stale_replies: AtomicU64,
+    /// Interrupts that woke a worker.
+    pub interrupts_signalled: AtomicU64,
+}
+
+struct Shared<F> {
+    dispatcher: FuseDispatcher<F>,
+    inflight: InFlight,
+    /// The session's first descriptor, cloned for new workers.
+    dev: Arc<FuseDev>,
+    /// Every worker ever started, joined at the end.
+    workers: Mutex<Vec<JoinHandle<io::Result<()>>>>,
+    /// Workers started so far.
+    started: AtomicUsize,
+    /// Workers waiting in `read` for a request.
+    idle: AtomicUsize,
+    start: std::time::Instant,
+    stats: Stats,
+    config: SessionConfig,
+}
+
+/// A FUSE connection ready to be served: a dispatcher, the device, and
+/// (usually) the mount it belongs to.
+pub struct Session<F> {
+    shared: Arc<Shared<F>>,
+    mount: Option<Mount>,
+}
+
+impl<F: FileSystem + Send + 'static> Session<F> {
+    /// Mounts `fs` at `mountpoint` (see [`crate::mount()`]).
+    ///
+    /// Errors: [`MountError`] if the mount fails or the interrupt signal
+    /// handler cannot be installed.
+    pub fn mount(
+        fs: F,
+        mountpoint: &Path,
+        opts: &MountOptions,
+        config: SessionConfig,
+    ) -> Result<Session<F>, MountError> {
+        let (dev, m) = mount(mountpoint, opts)?;
+        Session::new(fs, dev, Some(m), config).map_err(|e| MountError {
+            stage: "set up session",
+            mountpoint: mountpoint.to_path_buf(),
+            source: e,
+        })
+    }
+
+    /// A session over an already mounted device `dev` (e.g. passed in by a
+    /// parent process); `mount` is unmounted when the session ends, if given.
+    ///
+    /// Errors: the interrupt signal handler cannot be installed.
+    pub fn new(
+        fs: F,
+        dev: FuseDev,
+        mount: Option<Mount>,
+        mut config: SessionConfig,
+    ) -> io::Result<Session<F>> {
+        config.threads = config.threads.max(1);
+        config.max_threads = config.max_threads.max(config.threads);
+        let inflight = InFlight::new(config.max_threads, config.interrupt_signal)?;
+        let shared = Arc::new(Shared {
+            dispatcher: FuseDispatcher::with_config(fs, config.dispatcher),
+            inflight,
+            dev: Arc::new(dev),
+            workers: Mutex::new(Vec::new()),
+            started: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
+            start: std::time::Instant::now(),
+            stats: Stats::default(),
+            config,
+        });
+        Ok(Session { shared, mount })
+    }
+
+    /// Starts the workers. Worker 0 serves on the mount's descriptor, the
+    /// others on clones (or on the same descriptor where cloning fails).
+    ///
+    /// Errors: a worker thread cannot be spawned (workers already started
+    /// stop once the connection ends, which dropping the result arranges).
+    pub fn spawn(self) -> io::Result<RunningSession<F>> {
+        let Session { shared, mount } = self;
+        let running = RunningSession {
+            shared,
+            mount: Arc::new(mount),
+            joined: false,
+        };
+        for _ in 0..running.shared.config.threads {
+            start_worker(&running.shared)?;
+        }
+        Ok(running)
+    }
+
+    /// Serves until the connection ends (unmount, abort, DESTROY).
+    ///
+    /// Errors: as [`spawn`](Self::spawn) and [`RunningSession::join`].
+    pub fn run(self) -> io::Result<()> {
+        self.spawn()?.join()
+    }
+}
+
+/// A session whose workers are running.
+pub struct RunningSession<F: FileSystem + Send + 'static> {
+    shared: Arc<Shared<F>>,
+    mount: Arc<Option<Mount>>,
+    joined: bool,
+}
+
+/// A handle that unmounts or aborts a running session from another thread
+/// (a signal handler thread, a test guard).
+#[derive(Clone, Debug)]
+pub struct Stopper {
+    mount: Arc<Option<Mount>>,
+}
+
+impl Stopper {
+    /// Lazily unmounts (see [`Mount::unmount`]); the workers stop when the
+    /// last open file in the mount is closed.
+    ///
+    /// Errors: the unmount failed.
+    pub fn unmount(&self) -> io::Result<()> {
+        match &*self.mount {
+            Some(m) => m.unmount(),
+            None => Ok(()),
+        }
+    }
+
+    /// Aborts the connection (see [`Mount::abort`]): the workers stop now.
+    ///
+    /// Errors: the abort failed or there is no mount.
+    pub fn abort(&self) -> io::Result<()> {
+        match &*self.mount {
+            Some(m) => m.abort(),
+            None => Err(io::Error::from_raw_os_error(libc::ENOENT)),
+        }
+    }
+}
+
+impl<F: FileSystem + Send + 'static> RunningSession<F> {
+    /// The filesystem being served.
+    pub fn fs(&self) -> &F {
+        self.shared.dispatcher.fs()
+    }
+
+    /// The dispatcher (negotiated version and flags).
+    pub fn dispatcher(&self) -> &FuseDispatcher<F> {
+        &self.shared.dispatcher
+    }
+
+    /// The session's counters.
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// The mount, if the session made one.
+    pub fn mount(&self) -> Option<&Mount> {
+        self.mount.as_ref().as_ref()
+    }
+
+    /// A handle to stop the session from elsewhere.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            mount: Arc::clone(&self.mount),
+        }
+    }
+
+    /// Whether every worker has stopped.
+    pub fn is_finished(&self) -> bool {
+        self.shared
+            .workers
+            .lock()
+            .map_or(true, |w| w.iter().all(|w| w.is_finished()))
+    }
+
+    /// Workers started so far (grows when all are busy, up to `max_threads`).
+    pub fn workers_started(&self) -> usize {
+        self.shared.started.load(Ordering::Acquire)
+    }
+
+    /// Waits for the workers to stop (the connection ended), then unmounts
+    /// if the mount is still there (after DESTROY).
+    ///
+    /// Errors: the first worker error (a fatal device error), or `EIO` if a
+    /// worker panicked.
+    pub fn join(mut self) -> io::Result<()> {
+        let r = self.join_workers();
+        let u = self.stopper().unmount();
+        r.and(u)
+    }
+
+    fn join_workers(&mut self) -> io::Result<()> {
+        self.joined = true;
+        let mut result = Ok(());
+        // Workers may start more workers until the connection ends: drain
+        // until nothing is left.
+        loop {
+            let next = self.shared.workers.lock().ok().and_then(|mut w| w.pop());
+            let Some(w) = next else { break };
+            let r = w
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::from_raw_os_error(libc::EIO)));
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
+    }
+}
+
+impl<F: FileSystem + Send + 'static> Drop for RunningSession<F> {
+    /// Unmounts, aborts the connection (so workers blocked on a detached
+    /// mount still in use stop) and joins the workers.
+    fn drop(&mut self) {
+        if self.joined {
+            return;
+        }
+        if let Some(m) = &*self.mount {
+            let _ = m.unmount();
+            let _ = m.abort();
+        }
+        let _ = self.join_workers();
+    }
+}
+
+/// Starts one more worker on its own clone of the session's descriptor (or
+/// on the shared one where cloning fails).
+fn start_worker<F: FileSystem + Send + 'static>(sh: &Arc<Shared<F>>) -> io::Result<()> {
+    let slot = sh.started.fetch_add(1, Ordering::AcqRel);
+    let dev = if slot == 0 {
+        Arc::clone(&sh.dev)
+    } else {
+        sh.dev
+            .try_clone_session()
+            .map(Arc::new)
+            .unwrap_or_else(|_| Arc::clone(&sh.dev))
+    };
+    let sh2 = Arc::clone(sh);
+    let h = std::thread::Builder::new()
+        .name(format!("fuse-worker-{slot}"))
+        .spawn(move || worker(&sh2, &dev, slot));
+    match h {
+        Ok(h) => {
+            if let Ok(mut w) = sh.workers.lock() {
+                w.push(h);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            sh.started.fetch_sub(1, Ordering::AcqRel);
+            Err(e)
+        }
+    }
+}
+
+/// `fuse_in_header` fields the transport needs before dispatching.
+fn peek_u32(buf: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        buf.get(off..off.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+fn peek_u64(buf: &[u8], off: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        buf.get(off..off.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
+
+/// Offset of `fuse_interrupt_in.unique`: right after the 40-byte in-header.
+const INTERRUPT_UNIQUE_OFF: usize = 40;
+
+fn worker<F: FileSystem + Send + 'static>(
+    sh: &Arc<Shared<F>>,
+    dev: &FuseDev,
+    slot: usize,
+) -> io::Result<()> {
+    sh.inflight.register(slot);
+    let r = serve(sh, dev, slot);
+    sh.inflight.unregister(slot);
+    r
+}
+
+fn serve<F: FileSystem + Send + 'static>(
+    sh: &Arc<Shared<F>>,
+    dev: &FuseDev,
+    slot: usize,
+) -> io::Result<()> {
+    let mut req = vec![0u8; sh.config.request_buffer_len()];
+    let mut head = [0u8; OUT_HEADER_LEN];
+    let mut body = vec![0u8; sh.config.reply_buffer_len()];
+    loop {
+        sh.idle.fetch_add(1, Ordering::AcqRel);
+        let r = dev.read_request(&mut req);
+        let was_idle = sh.idle.fetch_sub(1, Ordering::AcqRel);
+        if r.is_ok() && was_idle == 1 && sh.started.load(Ordering::Acquire) < sh.config.max_threads
+        {
+            // This was the last idle worker: start another, so a request that
+            // blocks (a lock wait) cannot starve the unlock or INTERRUPT that
+            // would end it. Failing to start one only costs parallelism.
+            let _ = start_worker(sh);
+        }
+        let n = match r {
+            Ok(n) => n,
+            Err(e) => match e.raw_os_error() {
+                // ENOENT: the request was interrupted before we read it.
+                Some(libc::EINTR | libc::EAGAIN | libc::ENOENT) => continue,
+                Some(libc::ENODEV) => return Ok(()),
+                _ => return Err(e),
+            },
+        };
+        sh.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let req = &req[..n];
+        let opcode = peek_u32(req, 4).and_then(Opcode::from_u32);
+        let unique = peek_u64(req, 8).unwrap_or(0);
+        if opcode == Some(Opcode::INTERRUPT)
+            && let Some(target) = peek_u64(req, INTERRUPT_UNIQUE_OFF)
+            && sh.inflight.interrupt(target)
+        {
+            sh.stats
+                .interrupts_signalled
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let now =
+            Instant::from_nanos(u64::try_from(sh.start.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        sh.inflight.begin(slot, unique);
+        let outcome = {
+            let mut segs: [&mut [u8]; 2] = [&mut head, &mut body];
+            let mut sink = SgListMut::new(&mut segs);
+            sh.dispatcher.handle(now, req, &mut sink)
+        };
+        sh.inflight.end(slot);
+        match outcome {
+            Outcome::Reply(len) => {
+                let body_len = len.saturating_sub(OUT_HEADER_LEN).min(body.len());
+                let parts = [IoSlice::new(&head), IoSlice::new(&body[..body_len])];
+                let parts = if body_len == 0 {
+                    &parts[..1]
+                } else {
+                    &parts[..]
+                };
+                if let Err(e) = write_reply(dev, parts) {
+                    match e.raw_os_error() {
+                        Some(libc::ENOENT) => {
+                            sh.stats.stale_replies.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Some(libc::ENODEV) => return Ok(()),
+                        _ => return Err(e),
+                    }
+                }
+            }
+            Outcome::NoReply => {}
+            Outcome::Dropped(e) => {
+                sh.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "arcbox-fs-fusedev: dropped request {unique} ({opcode:?}, {n} bytes): {e}"
+                );
+            }
+        }
+        if opcode == Some(Opcode::DESTROY) {
+            // The kernel ends the connection after DESTROY; the other
+            // workers read ENODEV.
+            return Ok(());
+        }
+    }
+}
+
+fn write_reply(dev: &FuseDev, parts: &[IoSlice<'_>]) -> io::Result<()> {
+    loop {
+        match dev.write_reply(parts) {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(_) => return Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_sizes_follow_max_write() {
+        let mut c = SessionConfig::default();
+        c.dispatcher.max_write = 1 << 20;
+        assert_eq!(c.request_buffer_len(), (1 << 20) + 4096);
+        assert_eq!(c.reply_buffer_len(), (1 << 20) + 4096);
+        c.dispatcher.max_write = 0;
+        assert_eq!(c.request_buffer_len(), 8192);
+        assert_eq!(c.reply_buffer_len(), 32 * 4096 + 4096);
+    }
+
+    #[test]
+    fn peeks_are_bounds_checked() {
+        assert_eq!(peek_u32(&[1, 0, 0], 0), None);
+        assert_eq!(peek_u32(&[1, 0, 0, 0], 0), Some(1));
+        assert_eq!(peek_u64(&[0; 9], 2), None);
+        assert_eq!(peek_u64(&[0; 9], usize::MAX - 2), None);
+    }
+}
