@@ -1,1 +1,24 @@
-//! vhost-user backend and the arcbox-virtiofsd binary.
+//! arcbox-fs-vhost-user: the virtio-fs device as a vhost-user backend, and
+//! the `arcbox-virtiofsd` daemon (a drop-in for virtiofsd with QEMU or
+//! cloud-hypervisor).
+//!
+//! - [`memory`]: the guest memory regions the frontend shares (`mmap`'d
+//!   memfds) as an `arcbox_fs_virtio::GuestMemory`.
+//! - [`backend`]: [`VhostUserFsBackend`], the frontend's vhost-user requests
+//!   applied to an `arcbox_fs_virtio::VirtioFsDevice` (whose split queues and
+//!   descriptor chains serve the rings), one worker per queue woken by its
+//!   kick eventfd and signalling its call eventfd.
+//! - [`daemon`]: accepting the frontend's connection and serving it until
+//!   it disconnects (rust-vmm's `vhost` crate speaks the socket protocol).
+//! - [`args`]: virtiofsd-compatible command-line flags.
+//! - [`logger`]: the daemon's stderr logger (`--log-level`).
+#![warn(missing_docs)]
+
+pub mod args;
+pub mod backend;
+pub mod daemon;
+pub mod logger;
+pub mod memory;
+
+pub use backend::VhostUserFsBackend;
+pub use memory::{MappedRegion, MemoryMap, RegionSpec};

@@ -1,0 +1,57 @@
+#!/bin/bash
+# CI suite "guest": a real Linux guest's virtiofs driver against
+# arcbox-virtiofsd, over virtio-pci (vhost-user-fs-pci) and virtio-mmio
+# (-M microvm, vhost-user-fs-device), under QEMU TCG.
+# Installs what it needs, builds arcbox-virtiofsd in release, runs both guests
+# (each bounded to 5 minutes), prints every check and a final
+# "N passed, M failed" line; exits non-zero on failure. Skips (loudly) only
+# when qemu-system-x86_64 cannot be installed or run.
+set -u
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+
+skip() {
+    echo "############################################################"
+    echo "### SKIPPED: guest suite: $*"
+    echo "############################################################"
+    exit 0
+}
+
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" = 0 ]; then
+    apt-get update -q >/dev/null 2>&1 || echo "guest.sh: apt-get update failed" >&2
+    if ! apt-get install -y -q qemu-system-x86 >/dev/null 2>&1; then
+        command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86 cannot be installed"
+    fi
+    apt-get install -y -q busybox-static cpio gzip kmod attr gcc libc6-dev >/dev/null 2>&1 \
+        || { echo "guest.sh: cannot install busybox-static cpio kmod attr gcc"; echo "0 passed, 1 failed"; exit 1; }
+fi
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+timeout 10 qemu-system-x86_64 -version >/dev/null 2>&1 || skip "qemu-system-x86_64 cannot run"
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
+if ! cargo build --release -p arcbox-fs-vhost-user --bin arcbox-virtiofsd -j 2; then
+    echo "FAIL build arcbox-virtiofsd"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+total_pass=0
+total_fail=0
+for machine in pci microvm; do
+    echo "=== guest: arcbox-virtiofsd, $machine ==="
+    out=$(timeout -k 10 330 tests/guest/run-guest.sh --server arcbox --machine "$machine" --mode test --timeout 300 2>&1)
+    rc=$?
+    echo "$out" | sed "s/^/[$machine] /"
+    p=$(echo "$out" | grep -c '^PASS ')
+    f=$(echo "$out" | grep -c '^FAIL ')
+    if [ "$rc" = 3 ]; then skip "qemu-system-x86_64 cannot run a guest"; fi
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+        echo "[$machine] FAIL run-guest exited with status $rc"
+        f=1
+    fi
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+done
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
