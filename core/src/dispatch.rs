@@ -89,6 +89,9 @@ pub struct FuseDispatcher<F> {
     session: Session,
 }
 
+/// Body prefixes up to this size are copied into a small stack buffer.
+const SMALL_PREFIX: usize = 256;
+
 /// Forgets and removemapping items are read from the request in chunks of this many.
 const ITEM_CHUNK: usize = 64;
 
@@ -196,10 +199,48 @@ impl<F: FileSystem> FuseDispatcher<F> {
             },
             setxattr_ext: flags.contains(InitFlags::SETXATTR_EXT),
         };
-        let mut prefix = [0u8; MAX_PREFIX];
         let plen = prefix_len(opcode, frame.body_len);
-        req.read_at(IN_HEADER_LEN, &mut prefix[..plen])?;
-        let request = Request::parse(opcode, &prefix[..plen], frame.body_len, opts)?;
+        // Most requests need a few dozen bytes: don't zero 4.6 KiB for them.
+        if plen <= SMALL_PREFIX {
+            let mut prefix = [0u8; SMALL_PREFIX];
+            self.parse_and_route(
+                now,
+                header,
+                &frame,
+                opcode,
+                opts,
+                &mut prefix[..plen],
+                req,
+                reply,
+            )
+        } else {
+            let mut prefix = [0u8; MAX_PREFIX];
+            self.parse_and_route(
+                now,
+                header,
+                &frame,
+                opcode,
+                opts,
+                &mut prefix[..plen],
+                req,
+                reply,
+            )
+        }
+    }
+
+    fn parse_and_route(
+        &self,
+        now: Instant,
+        header: &InHeader,
+        frame: &Frame,
+        opcode: Opcode,
+        opts: ParseOptions,
+        prefix: &mut [u8],
+        req: &dyn RequestSource,
+        reply: &mut dyn ReplySink,
+    ) -> Result<Option<usize>, Errno> {
+        req.read_at(IN_HEADER_LEN, prefix)?;
+        let request = Request::parse(opcode, prefix, frame.body_len, opts)?;
         let ctx = Context {
             unique: header.unique,
             uid: header.uid,
@@ -355,6 +396,12 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 let lock_owner = ReadFlags::from_bits_retain(arg.read_flags)
                     .contains(ReadFlags::LOCKOWNER)
                     .then_some(arg.lock_owner);
+                // A short READ reply means end of file to the kernel (it shrinks
+                // i_size): a sink too small for the request is an error, never
+                // a silent short read.
+                if reply.capacity() < OUT_HEADER_LEN.saturating_add(arg.size as usize) {
+                    return Err(Errno::EIO);
+                }
                 let mut out = ReplyData::new(reply, OUT_HEADER_LEN, arg.size as usize);
                 fs.read(
                     ctx, node, arg.fh, arg.offset, &mut out, lock_owner, arg.flags,

@@ -153,6 +153,16 @@ pub trait Host: Send + Sync {
     /// `name` in `parent`, not following a final symlink.
     fn lookup(&self, parent: &Self::Inode, name: Name<'_>) -> Result<(Self::Inode, Stat)>;
 
+    /// Whether `a` and `b`, which have the same [`HostKey`], are the same
+    /// object. A filesystem may reuse an inode number right after the last
+    /// link goes (ext4 does): a new object then looks like one the guest still
+    /// knows, and must get a node id of its own, or later calls reach the dead
+    /// object (`ESTALE`). Default: same key, same object.
+    fn same_inode(&self, a: &Self::Inode, b: &Self::Inode) -> bool {
+        let _ = (a, b);
+        true
+    }
+
     /// Status of an inode (no symlink following).
     fn stat(&self, inode: &Self::Inode) -> Result<Stat>;
 

@@ -856,8 +856,6 @@ fn scattered_equals_contiguous() {
 }
 
 #[test]
-#[ignore = "core bug: READ into a reply sink smaller than 16 + size succeeds with a short read, \
-            which the kernel takes as end of file (fuse_short_read shrinks i_size); it should fail"]
 fn read_into_a_small_sink_is_not_a_short_read() {
     let (s, f, fh, ..) = populated();
     let req = raw(

@@ -755,7 +755,12 @@ fn open_read_write_flush_fsync_release() {
     assert_eq!(w.size, 11);
     assert_eq!(read(&mut s, f.nodeid, o.fh, 6, 100).ok(), b"world");
     assert_eq!(read(&mut s, f.nodeid, o.fh, 100, 100).ok(), b"");
-    assert_eq!(read(&mut s, f.nodeid, o.fh, u64::MAX, u32::MAX).ok(), b"");
+    // Larger than any reply buffer: refused, never a (false-EOF) short read.
+    assert_eq!(
+        read(&mut s, f.nodeid, o.fh, u64::MAX, u32::MAX).errno(),
+        Some(Errno::EIO)
+    );
+    assert_eq!(read(&mut s, f.nodeid, o.fh, u64::MAX, 100).ok(), b"");
     // Sparse write far away: the hole reads as zeros.
     write(&mut s, f.nodeid, o.fh, 8192 + 3, b"x").ok();
     let r = read(&mut s, f.nodeid, o.fh, 8190, 8);

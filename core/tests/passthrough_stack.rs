@@ -15,7 +15,6 @@ fn on_small_stack(f: impl FnOnce() + Send + 'static) {
 }
 
 #[test]
-#[ignore = "bug: PassthroughFs::new builds NegativeCache (~400 KiB) on the stack; overflows 2 MiB in debug builds"]
 fn construct_on_a_2mib_stack() {
     on_small_stack(|| {
         let fs = PassthroughFs::new(MemHost::new(), PassthroughConfig::default()).unwrap();

@@ -23,12 +23,12 @@ const K: HostKey = HostKey {
 fn lookup_races_forget_to_zero() {
     loom::model(|| {
         let t: Arc<InodeTable<u32>> = Arc::new(InodeTable::new(ROOT, 0));
-        let first = t.insert_or_ref(K, 1).nodeid;
+        let first = t.insert_or_ref(K, 1, |_, _| true).nodeid;
         let t2 = t.clone();
         let forget = thread::spawn(move || {
             drop(t2.forget(first, 1));
         });
-        let again = t.insert_or_ref(K, 2);
+        let again = t.insert_or_ref(K, 2, |_, _| true);
         forget.join().expect("join");
 
         // The node the lookup returned is live with exactly one lookup, and
@@ -49,7 +49,7 @@ fn lookup_races_forget_to_zero() {
 fn hostile_forget_counts() {
     loom::model(|| {
         let t: Arc<InodeTable<u32>> = Arc::new(InodeTable::new(ROOT, 0));
-        let n = t.insert_or_ref(K, 1).nodeid;
+        let n = t.insert_or_ref(K, 1, |_, _| true).nodeid;
         let t2 = t.clone();
         let a = thread::spawn(move || {
             drop(t2.forget(n, u64::MAX));

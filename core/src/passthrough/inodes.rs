@@ -8,6 +8,11 @@
 //! lookup happens first, and a handle that turns out to be a duplicate is
 //! dropped afterwards.
 //!
+//! When the host reuses an inode number for a new object while the guest
+//! still knows the old one (`Host::same_inode` says they differ), the new
+//! object gets a new node id; the old id becomes an *orphan* that lives only
+//! until the guest forgets it.
+//!
 //! Guest FORGET counts are not trusted: a count larger than what the guest
 //! was given only drops the node (never underflows), and the root is pinned.
 
@@ -53,6 +58,8 @@ struct KeyEntry {
 pub struct InodeTable<I> {
     by_node: [Mutex<HashMap<u64, Arc<InodeData<I>>>>; SHARDS],
     by_key: [Mutex<HashMap<HostKey, KeyEntry>>; SHARDS],
+    /// Node ids whose key now names another object: node id → lookups.
+    orphans: Mutex<HashMap<u64, u64>>,
     next: Mutex<u64>,
 }
 
@@ -73,6 +80,7 @@ impl<I> InodeTable<I> {
         let t = InodeTable {
             by_node: core::array::from_fn(|_| Mutex::new(HashMap::new())),
             by_key: core::array::from_fn(|_| Mutex::new(HashMap::new())),
+            orphans: Mutex::new(HashMap::new()),
             next: Mutex::new(ROOT_ID + 1),
         };
         let data = Arc::new(InodeData {
@@ -110,23 +118,27 @@ impl<I> InodeTable<I> {
     }
 
     /// Counts one lookup of the host inode `key`, inserting it with `inode` if
-    /// new (else `inode` is dropped, after the locks are released).
-    pub fn insert_or_ref(&self, key: HostKey, inode: I) -> Arc<InodeData<I>> {
+    /// new (else `inode` is dropped, after the locks are released). `same`
+    /// tells whether a known inode with this key is still the object `inode`
+    /// refers to; if not, `inode` gets a new node id.
+    pub fn insert_or_ref(
+        &self,
+        key: HostKey,
+        inode: I,
+        same: impl Fn(&I, &I) -> bool,
+    ) -> Arc<InodeData<I>> {
         let mut keys = self.by_key[key_shard(&key)].lock();
-        let found = match keys.get_mut(&key) {
-            Some(e) => match self.get(e.nodeid) {
-                Some(d) => {
+        if let Some(e) = keys.get_mut(&key) {
+            if let Some(d) = self.get(e.nodeid) {
+                if same(&d.inode, &inode) {
                     e.lookups = e.lookups.saturating_add(1);
-                    Some(d)
+                    drop(keys);
+                    drop(inode);
+                    return d;
                 }
-                None => None,
-            },
-            None => None,
-        };
-        if let Some(d) = found {
-            drop(keys);
-            drop(inode);
-            return d;
+                // A new object under a reused identity: orphan the old id.
+                self.orphans.lock().insert(e.nodeid, e.lookups);
+            }
         }
         let nodeid = {
             let mut n = self.next.lock();
@@ -169,10 +181,20 @@ impl<I> InodeTable<I> {
         }
         let key = self.get(nodeid)?.key;
         let mut keys = self.by_key[key_shard(&key)].lock();
-        let e = keys.get_mut(&key)?;
-        if e.nodeid != nodeid {
-            return None;
-        }
+        let e = match keys.get_mut(&key) {
+            Some(e) if e.nodeid == nodeid => e,
+            _ => {
+                let mut orphans = self.orphans.lock();
+                let left = orphans.get_mut(&nodeid)?;
+                *left = left.saturating_sub(n);
+                if *left > 0 {
+                    return None;
+                }
+                orphans.remove(&nodeid);
+                drop(orphans);
+                return self.by_node[node_shard(nodeid)].lock().remove(&nodeid);
+            }
+        };
         e.lookups = e.lookups.saturating_sub(n);
         if e.lookups > 0 {
             return None;
@@ -185,9 +207,10 @@ impl<I> InodeTable<I> {
     pub fn lookups(&self, nodeid: u64) -> Option<u64> {
         let key = self.get(nodeid)?.key;
         let keys = self.by_key[key_shard(&key)].lock();
-        keys.get(&key)
-            .filter(|e| e.nodeid == nodeid)
-            .map(|e| e.lookups)
+        match keys.get(&key).filter(|e| e.nodeid == nodeid) {
+            Some(e) => Some(e.lookups),
+            None => self.orphans.lock().get(&nodeid).copied(),
+        }
     }
 
     /// Number of live nodes, root included.
@@ -202,6 +225,7 @@ impl<I> InodeTable<I> {
 
     /// Drops every node but the root (session end: the kernel forgot them all).
     pub fn clear_except_root(&self) {
+        drop(core::mem::take(&mut *self.orphans.lock()));
         for (i, s) in self.by_key.iter().enumerate() {
             let mut keys = s.lock();
             keys.retain(|_, e| e.nodeid == ROOT_ID);
@@ -228,5 +252,42 @@ impl<I> InodeTable<I> {
                 f(d);
             }
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const ROOT: HostKey = HostKey {
+        dev: 1,
+        ino: 1,
+        mnt_id: 0,
+    };
+    const K: HostKey = HostKey {
+        dev: 1,
+        ino: 9,
+        mnt_id: 0,
+    };
+
+    #[test]
+    fn reused_inode_number_gets_a_new_node_id() {
+        let t: InodeTable<u32> = InodeTable::new(ROOT, 0);
+        let old = t.insert_or_ref(K, 1, |a, b| a == b).nodeid;
+        assert_eq!(t.insert_or_ref(K, 1, |a, b| a == b).nodeid, old);
+        // The host reused inode 9 for a new object (handle 2).
+        let new = t.insert_or_ref(K, 2, |a, b| a == b);
+        assert_ne!(new.nodeid, old);
+        assert_eq!(new.inode, 2);
+        assert_eq!(t.find_key(&K).unwrap().nodeid, new.nodeid);
+        // The orphan keeps its two lookups until the guest forgets them.
+        assert_eq!(t.lookups(old), Some(2));
+        assert!(t.forget(old, 1).is_none());
+        assert_eq!(t.forget(old, 1).map(|d| d.inode), Some(1));
+        assert!(t.get(old).is_none());
+        assert_eq!(t.lookups(new.nodeid), Some(1));
+        assert_eq!(t.forget(new.nodeid, 1).map(|d| d.inode), Some(2));
+        assert_eq!(t.len(), 1);
     }
 }

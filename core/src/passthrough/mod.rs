@@ -89,13 +89,17 @@ pub(crate) struct ReadSeq {
     advised: bool,
 }
 
+/// The passthrough's negative cache: 1024 names in 256 sets of 4. Kept small
+/// enough (~100 KiB) to be built on a thread stack in debug builds.
+pub type PtNegCache = NegativeCache<256, 4>;
+
 /// A passthrough filesystem over host `H`. See the module docs.
 pub struct PassthroughFs<H: Host> {
     host: H,
     cfg: PassthroughConfig,
     inodes: InodeTable<H::Inode>,
     handles: HandleTable<Handle<H>>,
-    neg: Box<NegativeCache>,
+    neg: Box<PtNegCache>,
     /// Negotiated INIT flags (low, high words).
     agreed: [AtomicU32; 2],
     /// Handles with combined writes not yet on the host, per node (rarely > 0).
@@ -112,7 +116,7 @@ impl<H: Host> PassthroughFs<H> {
         Ok(PassthroughFs {
             inodes: InodeTable::new(st.key, root),
             handles: HandleTable::new(),
-            neg: Box::new(NegativeCache::new()),
+            neg: Box::new(PtNegCache::new()),
             host,
             cfg,
             agreed: [AtomicU32::new(0), AtomicU32::new(0)],
@@ -137,7 +141,7 @@ impl<H: Host> PassthroughFs<H> {
     }
 
     /// The server-side negative cache (diagnostics and tests).
-    pub fn negative_cache(&self) -> &NegativeCache {
+    pub fn negative_cache(&self) -> &PtNegCache {
         &self.neg
     }
 
@@ -169,7 +173,9 @@ impl<H: Host> PassthroughFs<H> {
     }
 
     fn entry(&self, inode: H::Inode, st: &Stat) -> Entry {
-        let d = self.inodes.insert_or_ref(st.key, inode);
+        let d = self
+            .inodes
+            .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
         self.entry_for(&d, st)
     }
 
@@ -935,7 +941,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             &Self::creds(ctx),
         )?;
         p.bump_generation();
-        let d = self.inodes.insert_or_ref(st.key, inode);
+        let d = self
+            .inodes
+            .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
         let entry = self.entry_for(&d, &st);
         Ok((entry, self.new_file_handle(d, file, flags)))
     }
@@ -1002,7 +1010,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             self.masked(args.mode, args.umask),
             &Self::creds(ctx),
         )?;
-        let d = self.inodes.insert_or_ref(st.key, inode);
+        let d = self
+            .inodes
+            .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
         let entry = self.entry_for(&d, &st);
         Ok((entry, self.new_file_handle(d, file, flags)))
     }

@@ -260,6 +260,18 @@ impl Host for LinuxHost {
         self.shared.inode_from_path_fd(fd, true)
     }
 
+    fn same_inode(&self, a: &Inode, b: &Inode) -> bool {
+        if !a.same_handle(b) {
+            return false;
+        }
+        if a.has_file_handle() && b.has_file_handle() {
+            return true;
+        }
+        // An fd-held object whose last link went is not the object a fresh
+        // lookup found, even if the inode number came back.
+        matches!(self.stat(a), Ok(st) if st.nlink > 0)
+    }
+
     fn stat(&self, inode: &Inode) -> Result<Stat> {
         Ok(from_statx(&statx_fd(&*inode.path_fd().wire()?).wire()?))
     }

@@ -63,6 +63,21 @@ impl Inode {
         self.typ
     }
 
+    /// Whether `other` (same device and inode number) is the same object:
+    /// same type and, where both are held by file handles, the same handle
+    /// (a handle encodes the inode generation, so a reused inode number
+    /// differs). Fd-held inodes compare by type only; the caller checks
+    /// whether the old object is gone.
+    pub(crate) fn same_handle(&self, other: &Inode) -> bool {
+        if self.typ != other.typ {
+            return false;
+        }
+        match (&self.repr, &other.repr) {
+            (Repr::Handle { handle: a, .. }, Repr::Handle { handle: b, .. }) => a == b,
+            _ => true,
+        }
+    }
+
     /// Whether the inode is held by a kernel file handle rather than a
     /// descriptor of its own.
     pub fn has_file_handle(&self) -> bool {
