@@ -16,8 +16,10 @@
 pub mod dev;
 mod interrupt;
 pub mod mount;
+pub mod notify;
 pub mod session;
 
 pub use dev::FuseDev;
 pub use mount::{Mount, MountError, MountMethod, MountOptions, mount};
+pub use notify::Notifier;
 pub use session::{RunningSession, Session, SessionConfig, Stats, Stopper};

@@ -241,6 +241,43 @@ impl<F: FileSystem + Send + 'static> RunningSession<F> {
         }
     }
 
+    /// A notifier on this session's device, for pushing host-side changes
+    /// into the kernel's caches.
+    pub fn notifier(&self) -> crate::Notifier {
+        crate::Notifier::new(Arc::clone(&self.shared.dev))
+    }
+
+    /// Runs `f(fs, notifier)` every `period` on a thread of its own until the
+    /// connection ends (e.g. draining a host watcher into notifications).
+    ///
+    /// Errors: the thread cannot be spawned.
+    pub fn spawn_periodic(
+        &self,
+        period: std::time::Duration,
+        f: impl Fn(&F, &crate::Notifier) + Send + 'static,
+    ) -> io::Result<JoinHandle<()>>
+    where
+        F: Sync,
+    {
+        let shared = Arc::clone(&self.shared);
+        let notifier = self.notifier();
+        std::thread::Builder::new()
+            .name("fuse-periodic".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(period);
+                    let done = shared
+                        .workers
+                        .lock()
+                        .map_or(true, |w| !w.is_empty() && w.iter().all(|w| w.is_finished()));
+                    if done {
+                        break;
+                    }
+                    f(shared.dispatcher.fs(), &notifier);
+                }
+            })
+    }
+
     /// Whether every worker has stopped.
     pub fn is_finished(&self) -> bool {
         self.shared

@@ -11,7 +11,8 @@
 //! one aborts the connection.
 
 use arcbox_fs::DispatcherConfig;
-use arcbox_fs::passthrough::{CacheMode, PassthroughConfig, PassthroughFs};
+use arcbox_fs::host::Host;
+use arcbox_fs::passthrough::{CacheMode, Invalidation, PassthroughConfig, PassthroughFs};
 use arcbox_fs_fusedev::{MountOptions, Session, SessionConfig, Stopper};
 use arcbox_fs_linux::LinuxHost;
 use clap::Parser;
@@ -149,6 +150,20 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let set = termination_signals();
     let running = Session::mount(fs, &args.mnt, &opts, config)?.spawn()?;
+    // Changes made on the host behind the guest's back: drop the kernel's
+    // cached entries for them (inotify → FUSE_NOTIFY_INVAL_*).
+    if running.fs().host().has_watcher() {
+        running.spawn_periodic(Duration::from_millis(20), |fs, notifier| {
+            fs.process_host_changes(&mut |inv| {
+                // ENOENT: the kernel had nothing cached; nothing to do.
+                let _ = match inv {
+                    Invalidation::Entry { parent, name } => notifier.inval_entry(parent, name),
+                    Invalidation::Inode(node) => notifier.inval_inode(node),
+                    Invalidation::All => Ok(()),
+                };
+            });
+        })?;
+    }
     let stopper = running.stopper();
     std::thread::Builder::new()
         .name("signals".into())
