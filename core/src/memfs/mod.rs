@@ -9,9 +9,9 @@
 //! to it. Timestamps come from a caller-supplied clock.
 
 mod attr;
-mod data;
+pub(crate) mod data;
 mod file;
-mod lock;
+pub(crate) mod lock;
 mod namespace;
 mod node;
 mod perm;

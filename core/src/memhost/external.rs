@@ -8,12 +8,12 @@
 //! followed while walking them.
 
 use super::MemHost;
-use super::data::Data;
 use super::node::Kind;
 use super::state::{ROOT_INO, State};
 use crate::abi::mode;
 use crate::errno::{Errno, Result};
 use crate::host::{Creds, Stat};
+use crate::memfs::data::FileData as Data;
 use crate::name::Name;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -68,7 +68,7 @@ impl<'a> External<'a> {
     /// Creates regular file `path` (mode 0644) holding `data`; returns its inode number.
     pub fn create_file(&self, path: &str, data: &[u8]) -> Result<u64> {
         let mut d = Data::default();
-        d.write(0, data);
+        d.write_bytes(0, data);
         self.make(path, Kind::File(d), mode::S_IFREG | 0o644)
     }
 
@@ -125,7 +125,7 @@ impl<'a> External<'a> {
         };
         let len = usize::try_from(d.size()).map_err(|_| Errno::EFBIG)?;
         let mut buf = vec![0u8; len];
-        let n = d.read(0, &mut buf);
+        let n = d.read_bytes(0, &mut buf);
         buf.truncate(n);
         Ok(buf)
     }

@@ -7,6 +7,7 @@ use super::state::State;
 use crate::abi::{FallocateMode, Whence, mode};
 use crate::errno::{Errno, Result};
 use crate::host::{SetAttrs, SetTime};
+use crate::memfs::data::FileData as Data;
 use crate::time::Timespec;
 use alloc::vec;
 
@@ -14,7 +15,7 @@ use alloc::vec;
 const COPY_CHUNK: u64 = 1 << 20;
 
 impl State {
-    fn data(&self, ino: u64) -> Result<&super::data::Data> {
+    fn data(&self, ino: u64) -> Result<&Data> {
         match &self.node(ino)?.kind {
             Kind::File(d) => Ok(d),
             Kind::Dir { .. } => Err(Errno::EISDIR),
@@ -22,7 +23,7 @@ impl State {
         }
     }
 
-    fn data_mut(&mut self, ino: u64) -> Result<&mut super::data::Data> {
+    fn data_mut(&mut self, ino: u64) -> Result<&mut Data> {
         match &mut self.node_mut(ino)?.kind {
             Kind::File(d) => Ok(d),
             Kind::Dir { .. } => Err(Errno::EISDIR),
@@ -36,7 +37,7 @@ impl State {
         let mut off = offset;
         let mut total = 0;
         for b in bufs.iter_mut() {
-            let n = d.read(off, b);
+            let n = d.read_bytes(off, b);
             total += n;
             off = off.saturating_add(n as u64);
             if n < b.len() {
@@ -66,7 +67,7 @@ impl State {
         }
         let mut off = start;
         for b in bufs {
-            d.write(off, b);
+            d.write_bytes(off, b);
             off += b.len() as u64;
         }
         let n = self.node_mut(ino)?;
@@ -99,7 +100,7 @@ impl State {
             }
             let d = self.data_mut(ino)?;
             if size != d.size() {
-                d.set_size(size);
+                d.truncate(size);
             }
         }
         let n = self.node_mut(ino)?;
@@ -163,10 +164,10 @@ impl State {
         }
         let d = self.data_mut(ino)?;
         if m.intersects(FallocateMode::PUNCH_HOLE | FallocateMode::ZERO_RANGE) {
-            d.zero(offset, end.min(d.size()));
+            d.zero_range(offset, end.min(d.size()));
         }
         if !m.contains(FallocateMode::KEEP_SIZE) && end > d.size() {
-            d.set_size(end);
+            d.truncate(end);
         }
         let n = self.node_mut(ino)?;
         n.mtime = now;
@@ -214,7 +215,7 @@ impl State {
             .filter(|e| *e <= max)
             .ok_or(Errno::EFBIG)?;
         let mut buf = vec![0u8; n as usize];
-        let got = self.data(src)?.read(src_off, &mut buf);
+        let got = self.data(src)?.read_bytes(src_off, &mut buf);
         self.write(dst, dst_off, &[&buf[..got]], false, false, max, now)?;
         Ok(got as u64)
     }

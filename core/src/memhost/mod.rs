@@ -15,10 +15,8 @@
 //! [`MemHost::external`] makes changes "behind the server's back", which
 //! [`Host::drain_changes`] reports when [`MemHost::set_watcher`] is on.
 
-mod data;
 mod external;
 mod file;
-mod lock;
 mod node;
 mod state;
 mod xattr;
@@ -30,6 +28,7 @@ use crate::abi::{
 };
 use crate::errno::{Errno, Result};
 use crate::host::{Creds, DirEntry, Host, HostChange, HostKey, SetAttrs, Stat};
+use crate::memfs::data::FileData as Data;
 use crate::name::Name;
 use crate::sync::{Arc, Mutex};
 use crate::time::Timespec;
@@ -126,7 +125,7 @@ impl Drop for MemFile {
     fn drop(&mut self) {
         let mut st = self.shared.state.lock();
         if let Ok(n) = st.node_mut(self.ino) {
-            n.locks.release(self.id, true);
+            n.locks.release_owner(self.id, true);
         }
         st.put(self.ino);
     }
@@ -339,7 +338,7 @@ impl Host for MemHost {
                 Some(_) if flags.contains(OpenFlags::EXCL) => return Err(Errno::EEXIST),
                 Some(ino) => ino,
                 None => {
-                    let kind = Kind::File(data::Data::default());
+                    let kind = Kind::File(Data::default());
                     st.make(
                         parent.ino,
                         name,
@@ -367,7 +366,7 @@ impl Host for MemHost {
     ) -> Result<(MemInode, Stat)> {
         let now = self.now();
         let (kind, typ) = match mode & mode::S_IFMT {
-            0 | mode::S_IFREG => (Kind::File(data::Data::default()), mode::S_IFREG),
+            0 | mode::S_IFREG => (Kind::File(Data::default()), mode::S_IFREG),
             t @ (mode::S_IFCHR | mode::S_IFBLK | mode::S_IFIFO | mode::S_IFSOCK) => {
                 (Kind::Special, t)
             }
@@ -537,7 +536,7 @@ impl Host for MemHost {
             .lock()
             .node_mut(file.ino)?
             .locks
-            .release(lock_owner, false);
+            .release_owner(lock_owner, false);
         Ok(())
     }
 
@@ -694,7 +693,7 @@ impl Host for MemHost {
             .lock()
             .node(file.ino)?
             .locks
-            .test(owner, lock)
+            .test(owner, false, lock)
     }
 
     fn setlk(&self, file: &MemFile, owner: u64, lock: &FileLock, _sleep: bool) -> Result<()> {
@@ -738,7 +737,7 @@ impl Host for MemHost {
             }
             let ino = st.alloc(
                 parent.ino,
-                Kind::File(data::Data::default()),
+                Kind::File(Data::default()),
                 mode::S_IFREG | (mode & mode::S_IALLUGO),
                 creds,
                 now,

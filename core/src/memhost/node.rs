@@ -2,11 +2,11 @@
 //! the count of host references ([`super::MemInode`], [`super::MemFile`])
 //! that keep an unlinked node alive.
 
-use super::data::Data;
-use super::lock::Locks;
 use super::xattr::Xattrs;
 use crate::abi::mode;
 use crate::host::{HostKey, Stat};
+use crate::memfs::data::FileData as Data;
+use crate::memfs::lock::LockTable as Locks;
 use crate::time::Timespec;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -103,7 +103,7 @@ impl Node {
     /// Status, with identity (`dev`, `ino`).
     pub(super) fn stat(&self, dev: u64, ino: u64) -> Stat {
         let (size, blocks) = match &self.kind {
-            Kind::File(d) => (d.size(), d.blocks()),
+            Kind::File(d) => (d.size(), d.pages() * (crate::memfs::data::PAGE / 512)),
             Kind::Dir { entries, .. } => ((entries.len() as u64 + 2) * 32, 8),
             Kind::Symlink(t) => (t.len() as u64, 0),
             Kind::Special => (0, 0),
