@@ -415,12 +415,19 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         if use_neg {
             // Watch before asking the host, so no change can slip between.
             self.host.watch(&p.inode);
-            self.drain_host_changes(ctx.now);
+            // Host changes only matter before trusting a cached miss: drain
+            // then, and check again under the (maybe bumped) generation. A
+            // miss path needs no drain: an event still queued is either
+            // already visible to the host lookup below or bumps the
+            // generation later, invalidating what we insert.
+            if self.neg.contains(parent, p.generation(), name, ctx.now) {
+                self.drain_host_changes(ctx.now);
+                if self.neg.contains(parent, p.generation(), name, ctx.now) {
+                    return self.negative();
+                }
+            }
         }
         let dir_gen = p.generation();
-        if use_neg && self.neg.contains(parent, dir_gen, name, ctx.now) {
-            return self.negative();
-        }
         match self.host.lookup(&p.inode, name) {
             Ok((inode, st)) => Ok(self.entry(inode, &st)),
             Err(Errno::ENOENT) => {
