@@ -33,7 +33,10 @@ fn file_created_on_host_after_negative_lookup_becomes_visible() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(visible, "a file created on the host stayed hidden behind a cached negative entry");
+    assert!(
+        visible,
+        "a file created on the host stayed hidden behind a cached negative entry"
+    );
     assert_eq!(std::fs::read(&seen).expect("read through mount"), b"hello");
     let st = daemon.stop();
     assert!(st.success(), "arcbox-fuse exit status {st}");
