@@ -150,6 +150,11 @@ impl<H: Host> PassthroughFs<H> {
         self.handles.len()
     }
 
+    /// The INIT capabilities agreed with the kernel (empty before INIT).
+    pub fn negotiated(&self) -> InitFlags {
+        self.agreed()
+    }
+
     fn agreed(&self) -> InitFlags {
         let lo = self.agreed[0].load(Ordering::Acquire) as u64;
         let hi = self.agreed[1].load(Ordering::Acquire) as u64;
@@ -176,6 +181,13 @@ impl<H: Host> PassthroughFs<H> {
         let d = self
             .inodes
             .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
+        // Combined writes not yet on the host would make the size we report
+        // too small, and the kernel would shrink its i_size to it.
+        if self.pending_writes.load(Ordering::Acquire) > 0 && self.flush_node(d.nodeid).is_ok() {
+            if let Ok(fresh) = self.host.stat(&d.inode) {
+                return self.entry_for(&d, &fresh);
+            }
+        }
         self.entry_for(&d, st)
     }
 
@@ -372,6 +384,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             | InitFlags::PARALLEL_DIROPS
             | InitFlags::ASYNC_DIO
             | InitFlags::CREATE_SUPP_GROUP
+            | InitFlags::HAS_EXPIRE_ONLY
             | InitFlags::DIRECT_IO_ALLOW_MMAP;
         if self.cfg.writeback_cache {
             want |= InitFlags::WRITEBACK_CACHE;

@@ -19,13 +19,17 @@ impl Notifier {
         Notifier { dev }
     }
 
-    /// `FUSE_NOTIFY_INVAL_ENTRY`: the kernel forgets its dentry (positive or
-    /// negative) for `name` in `parent`.
+    /// `FUSE_NOTIFY_INVAL_ENTRY`: the kernel drops its dentry (positive or
+    /// negative) for `name` in `parent`. With `expire_only`
+    /// (`FUSE_EXPIRE_ONLY`, kernels offering `FUSE_HAS_EXPIRE_ONLY`) it only
+    /// marks it expired, so the next access looks it up again; without it the
+    /// kernel `d_invalidate`s the dentry, which also detaches anything
+    /// mounted on it.
     ///
     /// Errors: the write failed; `ENOENT` means the kernel had no such entry.
-    pub fn inval_entry(&self, parent: u64, name: Name<'_>) -> io::Result<()> {
+    pub fn inval_entry(&self, parent: u64, name: Name<'_>, expire_only: bool) -> io::Result<()> {
         let mut buf = [0u8; 16 + 16 + 256];
-        let n = notify_inval_entry(&mut buf[..], parent, name, false).map_err(errno)?;
+        let n = notify_inval_entry(&mut buf[..], parent, name, expire_only).map_err(errno)?;
         self.send(&buf[..n])
     }
 

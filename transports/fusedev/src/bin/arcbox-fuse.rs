@@ -11,6 +11,7 @@
 //! one aborts the connection.
 
 use arcbox_fs::DispatcherConfig;
+use arcbox_fs::abi::InitFlags;
 use arcbox_fs::host::Host;
 use arcbox_fs::passthrough::{CacheMode, Invalidation, PassthroughConfig, PassthroughFs};
 use arcbox_fs_fusedev::{MountOptions, Session, SessionConfig, Stopper};
@@ -154,13 +155,16 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     // cached entries for them (inotify → FUSE_NOTIFY_INVAL_*).
     if running.fs().host().has_watcher() {
         running.spawn_periodic(Duration::from_millis(20), |fs, notifier| {
+            // inotify cannot tell our own changes from others', so only the
+            // harmless kind of invalidation is sent: expire a name (never
+            // d_invalidate, which would detach mounts on it), and never drop
+            // an inode's pages or attributes under in-flight writes.
+            let expire_only = fs.negotiated().contains(InitFlags::HAS_EXPIRE_ONLY);
             fs.process_host_changes(&mut |inv| {
-                // ENOENT: the kernel had nothing cached; nothing to do.
-                let _ = match inv {
-                    Invalidation::Entry { parent, name } => notifier.inval_entry(parent, name),
-                    Invalidation::Inode(node) => notifier.inval_inode(node),
-                    Invalidation::All => Ok(()),
-                };
+                if let (Invalidation::Entry { parent, name }, true) = (inv, expire_only) {
+                    // ENOENT: the kernel had nothing cached; nothing to do.
+                    let _ = notifier.inval_entry(parent, name, true);
+                }
             });
         })?;
     }
