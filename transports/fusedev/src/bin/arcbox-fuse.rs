@@ -160,12 +160,24 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             // d_invalidate, which would detach mounts on it), and never drop
             // an inode's pages or attributes under in-flight writes.
             let expire_only = fs.negotiated().contains(InitFlags::HAS_EXPIRE_ONLY);
+            if !expire_only {
+                return;
+            }
+            // Collect first, send after: a notification can block in the
+            // kernel on a directory lock held by a request whose worker needs
+            // the host's watcher lock, which the drain callback holds.
+            let mut stale: Vec<(u64, Vec<u8>)> = Vec::new();
             fs.process_host_changes(&mut |inv| {
-                if let (Invalidation::Entry { parent, name }, true) = (inv, expire_only) {
-                    // ENOENT: the kernel had nothing cached; nothing to do.
-                    let _ = notifier.inval_entry(parent, name, true);
+                if let Invalidation::Entry { parent, name } = inv {
+                    stale.push((parent, name.as_bytes().to_vec()));
                 }
             });
+            for (parent, name) in &stale {
+                if let Ok(n) = arcbox_fs::Name::new(name) {
+                    // ENOENT: the kernel had nothing cached; nothing to do.
+                    let _ = notifier.inval_entry(*parent, n, true);
+                }
+            }
         })?;
     }
     let stopper = running.stopper();
