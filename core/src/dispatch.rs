@@ -241,6 +241,7 @@ impl<F: FileSystem> FuseDispatcher<F> {
     ) -> Result<Option<usize>, Errno> {
         req.read_at(IN_HEADER_LEN, prefix)?;
         let request = Request::parse(opcode, prefix, frame.body_len, opts)?;
+        check_before_acting(opcode, header, reply.capacity())?;
         let ctx = Context {
             unique: header.unique,
             uid: header.uid,
@@ -737,6 +738,32 @@ impl<F: FileSystem> FuseDispatcher<F> {
         self.session.minor.store(minor, Ordering::Release);
         Ok(n)
     }
+}
+
+/// Refuses, before the filesystem acts, a request whose success reply could
+/// not reach the guest (the sink is smaller than [`reply::min_success_len`]:
+/// `ERANGE`, or no reply at all below a header) and a creating request from
+/// an unmapped caller (uid or gid `(u32)-1`, which the kernel sends for ids
+/// outside its user namespace): `EINVAL` rather than an object owned by
+/// nobody or, on some hosts, by root.
+fn check_before_acting(opcode: Opcode, header: &InHeader, capacity: usize) -> Result<(), Errno> {
+    if matches!(
+        opcode,
+        Opcode::FORGET | Opcode::BATCH_FORGET | Opcode::INTERRUPT | Opcode::NOTIFY_REPLY
+    ) {
+        return Ok(());
+    }
+    if capacity < reply::min_success_len(opcode) {
+        return Err(Errno::ERANGE);
+    }
+    let creates = matches!(
+        opcode,
+        Opcode::MKNOD | Opcode::MKDIR | Opcode::SYMLINK | Opcode::CREATE | Opcode::TMPFILE
+    );
+    if creates && (header.uid == u32::MAX || header.gid == u32::MAX) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
 }
 
 /// Reads `count` wire items of `T` starting at request offset `off`, in

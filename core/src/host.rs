@@ -267,6 +267,17 @@ pub trait Host: Send + Sync {
         kill_priv: bool,
     ) -> Result<usize>;
 
+    /// The largest end offset (`offset + len`) a [`Host::write`] to `file`
+    /// can reach without failing or writing short (the host file system's
+    /// maximum file size, the process's `RLIMIT_FSIZE`). The passthrough
+    /// combines (acknowledges before writing) only writes that end at or
+    /// below it; a host that cannot tell answers conservatively. Default:
+    /// `i64::MAX`, the largest `off_t`.
+    fn max_file_size(&self, file: &Self::File) -> u64 {
+        let _ = file;
+        i64::MAX as u64
+    }
+
     /// Hint that `file` is being read sequentially (Linux:
     /// `posix_fadvise(POSIX_FADV_SEQUENTIAL)`, a larger readahead window).
     /// Called once per open file, when a second read continues the first.

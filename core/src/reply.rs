@@ -6,8 +6,9 @@
 //! writes to `/dev/fuse`.
 
 use crate::abi::{
-    AttrOut, EntryOut, NotifyCode, NotifyDeleteOut, NotifyInvalEntryOut, NotifyInvalInodeOut,
-    OpenOut, OutHeader, StatxOut,
+    AttrOut, BmapOut, EntryOut, GetxattrOut, LkOut, LseekOut, NotifyCode, NotifyDeleteOut,
+    NotifyInvalEntryOut, NotifyInvalInodeOut, Opcode, OpenOut, OutHeader, PollOut, StatfsOut,
+    StatxOut, WriteOut,
 };
 use crate::errno::Errno;
 use crate::fs::{AttrReply, Entry, Opened, StatxReply};
@@ -17,6 +18,33 @@ use zerocopy::{Immutable, IntoBytes};
 
 /// Size of `fuse_out_header`.
 pub const OUT_HEADER_LEN: usize = core::mem::size_of::<OutHeader>();
+
+/// The length of `opcode`'s success reply when that has a fixed size, else
+/// of the header alone (data replies size themselves to the sink). The
+/// dispatcher refuses a request whose sink is smaller before the filesystem
+/// acts on it, so no request takes effect (a handle opened, a lookup
+/// counted) without its reply reaching the guest.
+pub fn min_success_len(opcode: Opcode) -> usize {
+    use core::mem::size_of;
+    let body = match opcode {
+        Opcode::LOOKUP | Opcode::SYMLINK | Opcode::MKNOD | Opcode::MKDIR | Opcode::LINK => {
+            size_of::<EntryOut>()
+        }
+        Opcode::CREATE | Opcode::TMPFILE => size_of::<EntryOut>() + size_of::<OpenOut>(),
+        Opcode::OPEN | Opcode::OPENDIR => size_of::<OpenOut>(),
+        Opcode::GETATTR | Opcode::SETATTR => size_of::<AttrOut>(),
+        Opcode::STATX => size_of::<StatxOut>(),
+        Opcode::WRITE | Opcode::COPY_FILE_RANGE => size_of::<WriteOut>(),
+        Opcode::STATFS => size_of::<StatfsOut>(),
+        Opcode::GETLK => size_of::<LkOut>(),
+        Opcode::BMAP => size_of::<BmapOut>(),
+        Opcode::POLL => size_of::<PollOut>(),
+        Opcode::LSEEK => size_of::<LseekOut>(),
+        Opcode::GETXATTR | Opcode::LISTXATTR => size_of::<GetxattrOut>(),
+        _ => 0,
+    };
+    OUT_HEADER_LEN + body
+}
 
 /// Encodes an [`Entry`] as `fuse_entry_out`.
 pub fn entry_out(e: &Entry) -> EntryOut {

@@ -520,6 +520,10 @@ impl Host for MemHost {
         self.shared.state.lock().read(file.ino, offset, bufs)
     }
 
+    fn max_file_size(&self, _file: &MemFile) -> u64 {
+        self.shared.config.max_file_size
+    }
+
     fn write(&self, file: &MemFile, offset: u64, bufs: &[&[u8]], kill_priv: bool) -> Result<usize> {
         Self::check_file(file, true)?;
         let append = file.flags.contains(OpenFlags::APPEND);

@@ -54,6 +54,17 @@ impl<T> HandleTable<T> {
         self.shards[(fh as usize) % SHARDS].lock().remove(&fh)
     }
 
+    /// Closes `fh` only if `ok` accepts it (the request's node and kind
+    /// match); `Err(true)` if it is open but refused, `Err(false)` if not open.
+    pub fn remove_if(&self, fh: u64, ok: impl FnOnce(&T) -> bool) -> Result<Arc<T>, bool> {
+        let mut shard = self.shards[(fh as usize) % SHARDS].lock();
+        match shard.get(&fh) {
+            None => Err(false),
+            Some(h) if !ok(h) => Err(true),
+            Some(_) => shard.remove(&fh).ok_or(false),
+        }
+    }
+
     /// Calls `f` on every open handle (under each shard's lock: `f` must not
     /// call the host; clone what it needs).
     pub fn for_each(&self, mut f: impl FnMut(&Arc<T>)) {

@@ -177,13 +177,34 @@ impl<H: Host> PassthroughFs<H> {
         Ok(h)
     }
 
+    fn dir_handle(&self, node: NodeId, fh: Fh) -> Result<Arc<Handle<H>>> {
+        let h = self.handle(fh)?;
+        if h.inode.nodeid != node || !matches!(h.kind, HandleKind::Dir(_)) {
+            return Err(Errno::EBADF);
+        }
+        Ok(h)
+    }
+
+    /// Closes handle `fh` of `node` if it is of the right kind (`dir`):
+    /// a RELEASE of a directory handle, a RELEASEDIR of a file handle, or
+    /// either with another node's handle fails with `EBADF` and closes
+    /// nothing.
+    fn remove_handle(&self, node: NodeId, fh: Fh, dir: bool) -> Result<Arc<Handle<H>>> {
+        self.handles
+            .remove_if(fh, |h| {
+                h.inode.nodeid == node && matches!(h.kind, HandleKind::Dir(_)) == dir
+            })
+            .map_err(|_| Errno::EBADF)
+    }
+
     fn entry(&self, inode: H::Inode, st: &Stat) -> Entry {
         let d = self
             .inodes
             .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
         // Combined writes not yet on the host would make the size we report
         // too small, and the kernel would shrink its i_size to it.
-        if self.pending_writes.load(Ordering::Acquire) > 0 && self.flush_node(d.nodeid).is_ok() {
+        if self.pending_writes.load(Ordering::Acquire) > 0 {
+            self.flush_node(d.nodeid);
             if let Ok(fresh) = self.host.stat(&d.inode) {
                 return self.entry_for(&d, &fresh);
             }
@@ -322,24 +343,33 @@ impl<H: Host> PassthroughFs<H> {
         }
     }
 
-    /// Writes out combined writes of handle `h`.
-    fn flush_handle(&self, h: &Handle<H>) -> Result<()> {
+    /// Writes out combined writes of handle `h`. A failure is kept by the
+    /// handle's combiner and reported once, by the next WRITE, FLUSH, FSYNC
+    /// or RELEASE of that handle ([`Self::take_write_error`]), as the
+    /// kernel's own writeback reports errors.
+    fn flush_handle(&self, h: &Handle<H>) {
         if let HandleKind::File { file, wc, .. } = &h.kind {
-            return wc.flush(
+            let _ = wc.flush(
                 &mut |off, bufs| self.host.write(file, off, bufs, false),
                 &self.pending_writes,
             );
         }
-        Ok(())
+    }
+
+    /// The deferred write-out error of `h`, once.
+    fn take_write_error(h: &Handle<H>) -> Result<()> {
+        match &h.kind {
+            HandleKind::File { wc, .. } => wc.take_error(),
+            HandleKind::Dir(_) => Ok(()),
+        }
     }
 
     /// Writes out combined writes of every handle of `node`, so any other
-    /// operation on the inode sees them.
-    fn flush_node(&self, node: NodeId) -> Result<()> {
+    /// operation on the inode sees them (errors stay with their handles).
+    fn flush_node(&self, node: NodeId) {
         if self.pending_writes.load(Ordering::Acquire) == 0 {
-            return Ok(());
+            return;
         }
-        let mut result = Ok(());
         let mut pending: Vec<Arc<Handle<H>>> = Vec::new();
         self.handles.for_each(|h| {
             if h.inode.nodeid == node {
@@ -351,11 +381,8 @@ impl<H: Host> PassthroughFs<H> {
             }
         });
         for h in pending {
-            if let Err(e) = self.flush_handle(&h) {
-                result = Err(e);
-            }
+            self.flush_handle(&h);
         }
-        result
     }
 
     fn stat_reply(&self, st: &Stat) -> AttrReply {
@@ -415,7 +442,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let mut open = Vec::new();
         self.handles.for_each(|h| open.push(h.clone()));
         for h in open {
-            let _ = self.flush_handle(&h);
+            self.flush_handle(&h);
         }
         self.handles.clear();
         self.inodes.clear_except_root();
@@ -461,8 +488,10 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn getattr(&self, _ctx: &Context, node: NodeId, fh: Option<Fh>) -> Result<AttrReply> {
         let d = self.inode(node)?;
-        self.flush_node(node)?;
-        if let Some(h) = fh.and_then(|fh| self.handles.get(fh)) {
+        self.flush_node(node);
+        if let Some(fh) = fh {
+            // FUSE_GETATTR_FH: the handle must be this node's open file.
+            let h = self.file_handle(node, fh)?;
             if let HandleKind::File { file, .. } = &h.kind {
                 match self.host.fstat(file) {
                     Ok(st) => return Ok(self.stat_reply(&st)),
@@ -476,7 +505,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn setattr(&self, _ctx: &Context, node: NodeId, set: &SetattrIn) -> Result<AttrReply> {
         let d = self.inode(node)?;
-        self.flush_node(node)?;
+        self.flush_node(node);
         let v = SetattrValid::from_bits_retain(set.valid);
         // (uid_t)-1 is never an owner (chown(2) reads it as "unchanged"); hosts may not take it.
         if (v.contains(SetattrValid::UID) && set.uid == u32::MAX)
@@ -484,16 +513,17 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         {
             return Err(Errno::EINVAL);
         }
+        // FATTR_FH: the handle must be this node's open file.
         let h = if v.contains(SetattrValid::FH) {
-            self.handles.get(set.fh)
+            Some(self.file_handle(node, set.fh)?)
         } else {
             None
         };
         let file = match h.as_deref() {
             Some(Handle {
                 kind: HandleKind::File { file, .. },
-                inode,
-            }) if inode.nodeid == node => Some(file),
+                ..
+            }) => Some(file),
             _ => None,
         };
         let attrs = SetAttrs {
@@ -629,7 +659,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn open(&self, _ctx: &Context, node: NodeId, args: &OpenArgs) -> Result<Opened> {
         let d = self.inode(node)?;
-        self.flush_node(node)?;
+        self.flush_node(node);
         let flags = self.open_flags(args.flags);
         let file = self.host.open(&d.inode, flags)?;
         if flags.contains(OpenFlags::TRUNC)
@@ -658,7 +688,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         _flags: u32,
     ) -> Result<()> {
         let h = self.file_handle(node, fh)?;
-        self.flush_node(node)?;
+        self.flush_node(node);
         let HandleKind::File { file, seq, .. } = &h.kind else {
             return Err(Errno::EBADF);
         };
@@ -699,13 +729,22 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         };
         let kill = self.agreed().contains(InitFlags::HANDLE_KILLPRIV_V2)
             && WriteFlags::from_bits_retain(write_flags).contains(WriteFlags::KILL_SUIDGID);
+        // An earlier combined write that failed on the host is reported here,
+        // before anything else is acknowledged.
+        wc.take_error()?;
         let total = data.len();
-        offset.checked_add(total as u64).ok_or(Errno::EFBIG)?;
-        if !kill && wc.try_append(offset, data, &self.pending_writes)? {
+        let end = offset.checked_add(total as u64).ok_or(Errno::EFBIG)?;
+        // Only a write the host will take whole may be acknowledged before
+        // it reaches the host: one ending past the host's file-size limit
+        // goes out now and reports its error (or short count) itself.
+        if !kill
+            && end <= self.host.max_file_size(file)
+            && wc.try_append(offset, data, &self.pending_writes)?
+        {
             return u32::try_from(total).map_err(|_| Errno::EINVAL);
         }
         // Not combinable: this data goes out now, after anything pending.
-        self.flush_node(node)?;
+        self.flush_node(node);
         let mut off = offset;
         let mut written = 0usize;
         while !data.is_empty() {
@@ -738,8 +777,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         release_flags: u32,
         _lock_owner: u64,
     ) -> Result<()> {
-        let h = self.handles.remove(fh).ok_or(Errno::EBADF)?;
-        let r = self.flush_handle(&h);
+        let h = self.remove_handle(node, fh, false)?;
+        self.flush_handle(&h);
+        let r = Self::take_write_error(&h);
         if release_flags & crate::abi::ReleaseFlags::FLOCK_UNLOCK.bits() != 0 {
             if let HandleKind::File { file, .. } = &h.kind {
                 let unlock = FileLock {
@@ -749,14 +789,13 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
                 let _ = self.host.flock(file, &unlock, false);
             }
         }
-        let _ = node;
         drop(h);
         r
     }
 
     fn fsync(&self, _ctx: &Context, node: NodeId, fh: Fh, datasync: bool) -> Result<()> {
         let h = self.file_handle(node, fh)?;
-        self.flush_node(node)?;
+        self.flush_node(node);
         let HandleKind::File { file, wc, .. } = &h.kind else {
             return Err(Errno::EBADF);
         };
@@ -821,13 +860,14 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn flush(&self, _ctx: &Context, node: NodeId, fh: Fh, lock_owner: u64) -> Result<()> {
         let h = self.file_handle(node, fh)?;
-        let r = self.flush_handle(&h);
+        self.flush_handle(&h);
         let HandleKind::File { file, wc, .. } = &h.kind else {
             return Err(Errno::EBADF);
         };
-        r?;
+        // Locks are released whatever the data's fate; the error is reported.
+        let released = self.host.flush(file, lock_owner);
         wc.take_error()?;
-        self.host.flush(file, lock_owner)
+        released
     }
 
     fn opendir(&self, _ctx: &Context, node: NodeId, _args: &OpenArgs) -> Result<Opened> {
@@ -904,13 +944,13 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         })
     }
 
-    fn releasedir(&self, _ctx: &Context, _node: NodeId, fh: Fh, _flags: u32) -> Result<()> {
-        drop(self.handles.remove(fh).ok_or(Errno::EBADF)?);
+    fn releasedir(&self, _ctx: &Context, node: NodeId, fh: Fh, _flags: u32) -> Result<()> {
+        drop(self.remove_handle(node, fh, true)?);
         Ok(())
     }
 
-    fn fsyncdir(&self, _ctx: &Context, _node: NodeId, fh: Fh, datasync: bool) -> Result<()> {
-        let h = self.handle(fh)?;
+    fn fsyncdir(&self, _ctx: &Context, node: NodeId, fh: Fh, datasync: bool) -> Result<()> {
+        let h = self.dir_handle(node, fh)?;
         let HandleKind::Dir(dir) = &h.kind else {
             return Err(Errno::ENOTDIR);
         };
@@ -970,7 +1010,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn fallocate(&self, _ctx: &Context, node: NodeId, arg: &FallocateIn) -> Result<()> {
         let h = self.file_handle(node, arg.fh)?;
-        self.flush_node(node)?;
+        self.flush_node(node);
         let HandleKind::File { file, .. } = &h.kind else {
             return Err(Errno::EBADF);
         };
@@ -980,7 +1020,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn lseek(&self, _ctx: &Context, node: NodeId, fh: Fh, offset: u64, whence: u32) -> Result<u64> {
         let h = self.file_handle(node, fh)?;
-        self.flush_node(node)?;
+        self.flush_node(node);
         let HandleKind::File { file, .. } = &h.kind else {
             return Err(Errno::EBADF);
         };
@@ -1005,8 +1045,8 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         }
         let src = self.file_handle(node, arg.fh_in)?;
         let dst = self.file_handle(arg.nodeid_out, arg.fh_out)?;
-        self.flush_node(node)?;
-        self.flush_node(arg.nodeid_out)?;
+        self.flush_node(node);
+        self.flush_node(arg.nodeid_out);
         let (HandleKind::File { file: s, .. }, HandleKind::File { file: d, .. }) =
             (&src.kind, &dst.kind)
         else {
@@ -1046,7 +1086,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         _sx_mask: u32,
     ) -> Result<StatxReply> {
         let d = self.inode(node)?;
-        self.flush_node(node)?;
+        self.flush_node(node);
         let _ = (ctx, fh);
         let st = self.host.stat(&d.inode)?;
         Ok(StatxReply {

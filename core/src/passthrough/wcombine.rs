@@ -5,8 +5,11 @@
 //! pending run exactly, and the run stays under [`CAPACITY`]. Pending data is
 //! written out before any other operation on the inode (the passthrough calls
 //! [`WriteCombiner::flush`] from every data and attribute path), and on
-//! FLUSH, FSYNC and RELEASE. A failed write-out is reported by that call and
-//! remembered for the next FLUSH / FSYNC: nothing is silently dropped.
+//! FLUSH, FSYNC and RELEASE. A failed write-out is remembered and reported
+//! once, by the handle's next WRITE, FLUSH, FSYNC or RELEASE: nothing is
+//! silently dropped. The passthrough combines only writes that end within
+//! the host's file-size limit (`Host::max_file_size`), so an offset the host
+//! cannot store is refused at once, never acknowledged.
 //!
 //! Handles opened with `O_APPEND`, `O_DIRECT`, `O_SYNC` or `O_DSYNC` never
 //! combine. The buffer is allocated once per handle, on its first combined

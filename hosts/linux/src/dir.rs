@@ -1,5 +1,6 @@
 //! [`Dir`]: an open directory stream and `getdents64` reading.
 
+use crate::budget::FdSlot;
 use crate::errno::IntoWire;
 use arcbox_fs::Errno;
 use arcbox_fs::abi::mode;
@@ -18,15 +19,18 @@ const BUF_LEN: usize = 8 * 1024;
 pub struct Dir {
     fd: OwnedFd,
     buf: Mutex<Vec<MaybeUninit<u8>>>,
+    _slot: FdSlot,
 }
 
 impl Dir {
-    pub(crate) fn new(fd: OwnedFd) -> Dir {
+    /// A stream on `fd`, holding `slot` of the guest's descriptor budget.
+    pub(crate) fn new(fd: OwnedFd, slot: FdSlot) -> Dir {
         let mut buf = Vec::new();
         buf.resize(BUF_LEN, MaybeUninit::uninit());
         Dir {
             fd,
             buf: Mutex::new(buf),
+            _slot: slot,
         }
     }
 

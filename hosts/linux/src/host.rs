@@ -1,5 +1,6 @@
 //! [`LinuxHost`]: the [`Host`] trait over Linux system calls.
 
+use crate::budget::FdBudget;
 use crate::creds::CredsGuard;
 use crate::dir::Dir;
 use crate::errno::{IntoWire, wire};
@@ -52,6 +53,12 @@ pub struct LinuxHostConfig {
     /// the fallback, `openat` with `O_NOFOLLOW` (for sandboxes that filter
     /// `openat2`). The fallback is also taken on `ENOSYS`.
     pub openat2: bool,
+    /// Most descriptors guest requests may hold open at once (open files,
+    /// directories, lock owners' descriptions); past it opens fail with
+    /// `EMFILE` and everything else keeps working. `None`: the open-file
+    /// limit less the descriptor cache and a reserve of a sixteenth of the
+    /// limit (at least 64) for the server's own work.
+    pub max_guest_fds: Option<usize>,
 }
 
 impl Default for LinuxHostConfig {
@@ -62,6 +69,7 @@ impl Default for LinuxHostConfig {
             watch: true,
             raise_nofile: true,
             openat2: true,
+            max_guest_fds: None,
         }
     }
 }
@@ -91,7 +99,10 @@ impl LinuxHost {
     ///
     /// Sets the process umask to 0: the passthrough applies the guest's
     /// umask itself, and a host umask would be applied a second time to
-    /// every object created.
+    /// every object created. A privileged process (one that may switch
+    /// filesystem ids) also drops its supplementary groups, for every
+    /// thread: guest requests act with exactly their own groups. `SIGXFSZ`
+    /// is ignored, so a write past `RLIMIT_FSIZE` is an `EFBIG` reply.
     pub fn new(root: impl AsRef<Path>) -> Result<LinuxHost> {
         LinuxHost::with_config(root, LinuxHostConfig::default())
     }
@@ -101,6 +112,11 @@ impl LinuxHost {
     /// 0 (see [`LinuxHost::new`]).
     pub fn with_config(root: impl AsRef<Path>, config: LinuxHostConfig) -> Result<LinuxHost> {
         rustix::process::umask(Mode::empty());
+        crate::sys::ignore_sigxfsz();
+        if crate::creds::can_switch() {
+            // No request may borrow the server's own supplementary groups.
+            crate::creds::drop_process_groups();
+        }
         let limit = if config.raise_nofile {
             rlimit::raise_nofile_limit()
         } else {
@@ -139,18 +155,28 @@ impl LinuxHost {
         } else {
             None
         };
+        let budget = config
+            .max_guest_fds
+            .unwrap_or_else(|| FdBudget::for_limit(limit, capacity));
         let shared = Arc::new(Shared::new(
             proc_fd_dir,
             capacity,
             handles,
             config.openat2,
             watcher,
+            FdBudget::new(budget),
         ));
         Ok(LinuxHost {
             shared,
             root,
             root_dir,
         })
+    }
+
+    /// Descriptors guest requests hold now, and their budget
+    /// ([`LinuxHostConfig::max_guest_fds`]).
+    pub fn guest_fds(&self) -> (usize, usize) {
+        (self.shared.budget.used(), self.shared.budget.cap())
     }
 
     /// Whether inodes are held by kernel file handle (else by descriptor).
@@ -282,8 +308,9 @@ impl Host for LinuxHost {
 
     fn open(&self, inode: &Inode, flags: OpenFlags) -> Result<File> {
         let oflags = io_flags(flags);
+        let slot = self.shared.budget.acquire()?;
         let fd = inode.open_io(oflags).wire()?;
-        Ok(File::new(fd, oflags, self.shared.clone()))
+        Ok(File::new(fd, oflags, self.shared.clone(), slot))
     }
 
     fn create(
@@ -296,6 +323,7 @@ impl Host for LinuxHost {
     ) -> Result<(Inode, File, Stat)> {
         let dir = parent.path_fd().wire()?;
         let oflags = io_flags(flags) - OFlags::DIRECTORY;
+        let slot = self.shared.budget.acquire()?;
         for _ in 0..CREATE_RETRIES {
             let created = {
                 let _as_caller = self.creds(creds);
@@ -309,7 +337,7 @@ impl Host for LinuxHost {
             match created {
                 Ok(fd) => {
                     let (inode, st) = self.inode_of_fd(&fd, true)?;
-                    return Ok((inode, File::new(fd, oflags, self.shared.clone()), st));
+                    return Ok((inode, File::new(fd, oflags, self.shared.clone(), slot), st));
                 }
                 Err(rustix::io::Errno::EXIST) if !flags.contains(OpenFlags::EXCL) => {}
                 Err(e) => return Err(wire(e)),
@@ -329,7 +357,7 @@ impl Host for LinuxHost {
             }
             let fd = inode.open_io(oflags).wire()?;
             let st = from_statx(&statx_fd(&fd).wire()?);
-            return Ok((inode, File::new(fd, oflags, self.shared.clone()), st));
+            return Ok((inode, File::new(fd, oflags, self.shared.clone(), slot), st));
         }
         Err(Errno::ENOENT)
     }
@@ -521,6 +549,10 @@ impl Host for LinuxHost {
         vectored::read_at(file.fd(), offset, bufs).wire()
     }
 
+    fn max_file_size(&self, file: &File) -> u64 {
+        file.max_size()
+    }
+
     fn write(&self, file: &File, offset: u64, bufs: &[&[u8]], kill_priv: bool) -> Result<usize> {
         let _unprivileged = (kill_priv && self.shared.fsetid).then(NoFsetid::enter);
         vectored::write_at(file.fd(), offset, bufs).wire()
@@ -638,8 +670,10 @@ impl Host for LinuxHost {
         if inode.file_type() != mode::S_IFDIR {
             return Err(Errno::ENOTDIR);
         }
+        let slot = self.shared.budget.acquire()?;
         Ok(Dir::new(
             inode.open_io(OFlags::RDONLY | OFlags::DIRECTORY).wire()?,
+            slot,
         ))
     }
 
@@ -693,6 +727,7 @@ impl Host for LinuxHost {
     ) -> Result<(Inode, File, Stat)> {
         let dir = parent.path_fd().wire()?;
         let oflags = io_flags(flags) - OFlags::DIRECTORY - OFlags::TRUNC;
+        let slot = self.shared.budget.acquire()?;
         let fd = {
             let _as_caller = self.creds(creds);
             self.shared
@@ -701,7 +736,7 @@ impl Host for LinuxHost {
         };
         // An unlinked inode is held by descriptor: a handle may not reopen it.
         let (inode, st) = self.inode_of_fd(&fd, false)?;
-        Ok((inode, File::new(fd, oflags, self.shared.clone()), st))
+        Ok((inode, File::new(fd, oflags, self.shared.clone(), slot), st))
     }
 
     fn syncfs(&self, inode: &Inode) -> Result<()> {

@@ -35,6 +35,7 @@
 //! descriptors are kept), root or `CAP_SETUID`/`CAP_SETGID` for per-request
 //! credentials (else objects are owned by the server's user).
 
+mod budget;
 mod creds;
 mod dir;
 mod errno;
@@ -44,6 +45,7 @@ mod flags;
 mod host;
 mod inode;
 mod killpriv;
+mod limits;
 mod lock;
 mod proc;
 mod rlimit;

@@ -3,6 +3,7 @@
 //! capabilities found at start, and the watcher. Also the one place that
 //! resolves a name and turns a path descriptor into an [`Inode`].
 
+use crate::budget::FdBudget;
 use crate::errno::IntoWire;
 use crate::fdcache::{FdCache, PathFd, retry_on_fd_pressure};
 use crate::inode::{Inode, Repr};
@@ -44,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) fsetid: bool,
     /// The inotify watcher, if enabled.
     pub(crate) watcher: Option<Watcher>,
+    /// The guest's share of the descriptor table.
+    pub(crate) budget: Arc<FdBudget>,
 }
 
 impl Shared {
@@ -54,6 +57,7 @@ impl Shared {
         handles: bool,
         openat2: bool,
         watcher: Option<Watcher>,
+        budget: Arc<FdBudget>,
     ) -> Shared {
         Shared {
             proc_fd_dir,
@@ -65,6 +69,7 @@ impl Shared {
             privileged: crate::creds::can_switch(),
             fsetid: crate::killpriv::has_fsetid(),
             watcher,
+            budget,
         }
     }
 

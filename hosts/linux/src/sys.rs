@@ -74,6 +74,30 @@ pub(crate) fn setgroups_thread(groups: &[u32]) -> io::Result<()> {
     if r < 0 { Err(last_errno()) } else { Ok(()) }
 }
 
+/// `setgroups(0, NULL)` through libc, which applies it to every thread of
+/// the process (glibc and musl broadcast set*id calls): the process keeps
+/// no supplementary group a guest request could borrow.
+///
+/// See [setgroups(2)](https://man7.org/linux/man-pages/man2/setgroups.2.html).
+pub(crate) fn drop_process_groups() -> io::Result<()> {
+    // SAFETY: a count of 0 with a null list reads no memory.
+    let r = unsafe { libc::setgroups(0, std::ptr::null()) };
+    if r < 0 { Err(last_errno()) } else { Ok(()) }
+}
+
+/// Ignores `SIGXFSZ` in the whole process, so a guest write past
+/// `RLIMIT_FSIZE` fails with `EFBIG` instead of killing the server.
+///
+/// See [signal(7)](https://man7.org/linux/man-pages/man7/signal.7.html) and
+/// [write(2)](https://man7.org/linux/man-pages/man2/write.2.html) (`EFBIG`).
+pub(crate) fn ignore_sigxfsz() {
+    // SAFETY: SIG_IGN installs no handler code; changing the disposition of
+    // SIGXFSZ affects no memory of this program.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// Largest file handle the kernel produces (`MAX_HANDLE_SZ`).
 pub(crate) const MAX_HANDLE_SZ: usize = 128;
 

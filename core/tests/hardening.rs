@@ -1,0 +1,220 @@
+//! Hostile-guest hardening of `PassthroughFs` (over `MemHost`), each test
+//! a request pattern that misbehaved before its fix:
+//! - a combined WRITE past the host's file-size limit was acknowledged and
+//!   failed only at FLUSH (data loss);
+//! - GETATTR / SETATTR with another node's handle answered for that node,
+//!   RELEASEDIR closed a file handle, RELEASE a directory handle;
+//! - a reply buffer too small for the reply still let OPEN, MKDIR and LOOKUP
+//!   take effect (a handle leaked, a lookup was counted, a directory made);
+//! - a creating request from uid or gid `(u32)-1` made an object.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../tests/src/fuse.rs"]
+mod fuse;
+
+use arcbox_fs::abi::*;
+use arcbox_fs::memhost::{MemHost, MemHostConfig};
+use arcbox_fs::passthrough::{PassthroughConfig, PassthroughFs};
+use arcbox_fs::{Errno, Timespec};
+use fuse::Session;
+use zerocopy::IntoBytes;
+
+type S = Session<PassthroughFs<MemHost>>;
+
+const ROOT: u64 = ROOT_ID;
+const RW: u32 = 2;
+const REG: u32 = mode::S_IFREG;
+const LIMIT: u64 = 1 << 20;
+
+fn clock() -> Timespec {
+    Timespec::new(1_000, 0)
+}
+
+fn session() -> S {
+    let host = MemHost::with_config(
+        MemHostConfig {
+            max_file_size: LIMIT,
+            ..MemHostConfig::default()
+        },
+        clock,
+    );
+    Session::new(fuse::on_big_stack(move || {
+        PassthroughFs::new(host, PassthroughConfig::default()).unwrap()
+    }))
+}
+
+#[test]
+fn a_small_write_past_the_host_limit_is_refused_not_acknowledged() {
+    let mut s = session();
+    let (e, o) = s.create(ROOT, b"f", RW, REG | 0o644).unwrap();
+    // Ends 50 bytes past the host's limit: small enough to combine.
+    let r = s.write(e.nodeid, o.fh, LIMIT - 50, &[7u8; 100]);
+    assert!(
+        !matches!(r, Ok(100)),
+        "a write the host cannot store was acknowledged whole: {r:?}"
+    );
+    assert_eq!(r, Err(Errno::EFBIG));
+    // Nothing deferred remains to surprise FLUSH or FSYNC.
+    assert_eq!(s.flush(e.nodeid, o.fh, 0), Ok(()));
+    assert_eq!(s.fsync(e.nodeid, o.fh, false), Ok(()));
+    // Within the limit, writes still combine and land.
+    assert_eq!(s.write(e.nodeid, o.fh, LIMIT - 100, &[1u8; 100]), Ok(100));
+    assert_eq!(s.flush(e.nodeid, o.fh, 0), Ok(()));
+    assert_eq!(s.getattr(e.nodeid).unwrap().size, LIMIT);
+    assert_eq!(s.release(e.nodeid, o.fh), Ok(()));
+}
+
+#[test]
+fn a_write_at_the_largest_offset_is_refused() {
+    let mut s = session();
+    let (e, o) = s.create(ROOT, b"f", RW, REG | 0o644).unwrap();
+    let near = i64::MAX as u64 - 10;
+    assert!(s.write(e.nodeid, o.fh, near, &[1u8; 64]).is_err());
+    assert!(s.write(e.nodeid, o.fh, u64::MAX - 10, &[1u8; 64]).is_err());
+    assert_eq!(s.flush(e.nodeid, o.fh, 0), Ok(()));
+}
+
+#[test]
+fn handles_must_belong_to_their_node_and_kind() {
+    let mut s = session();
+    let (a, oa) = s.create(ROOT, b"a", RW, REG | 0o644).unwrap();
+    let (b, ob) = s.create(ROOT, b"b", RW, REG | 0o600).unwrap();
+    assert_eq!(s.write(b.nodeid, ob.fh, 0, b"bbbbbbbb"), Ok(8));
+    let d = s.mkdir(ROOT, b"d", 0o755).unwrap();
+    let dh = s.opendir(d.nodeid).unwrap();
+
+    // GETATTR_FH with b's handle on a: refused, not b's attributes.
+    assert_eq!(s.getattr_fh(a.nodeid, Some(ob.fh)), Err(Errno::EBADF));
+    assert_eq!(s.getattr_fh(a.nodeid, Some(dh)), Err(Errno::EBADF));
+    assert_eq!(s.getattr_fh(a.nodeid, Some(0xdead)), Err(Errno::EBADF));
+    assert_eq!(s.getattr_fh(b.nodeid, Some(ob.fh)).unwrap().size, 8);
+    // SETATTR with FATTR_FH of another node: refused, nothing truncated.
+    let set = SetattrIn {
+        valid: (SetattrValid::FH | SetattrValid::SIZE).bits(),
+        fh: ob.fh,
+        size: 0,
+        ..SetattrIn::default()
+    };
+    assert_eq!(s.setattr(a.nodeid, &set), Err(Errno::EBADF));
+    assert_eq!(s.getattr(b.nodeid).unwrap().size, 8);
+
+    // RELEASEDIR of a file handle, RELEASE of a directory handle, and
+    // either on the wrong node: EBADF, and the handle stays open.
+    assert_eq!(s.releasedir(a.nodeid, oa.fh), Err(Errno::EBADF));
+    assert_eq!(s.releasedir(b.nodeid, dh), Err(Errno::EBADF));
+    assert_eq!(s.release(d.nodeid, dh), Err(Errno::EBADF));
+    assert_eq!(s.release(b.nodeid, oa.fh), Err(Errno::EBADF));
+    assert_eq!(s.fsyncdir(a.nodeid, dh), Err(Errno::EBADF));
+    assert_eq!(s.fs().open_handles(), 3);
+    assert_eq!(s.write(a.nodeid, oa.fh, 0, b"a"), Ok(1));
+    assert!(s.readdir(d.nodeid, dh, 0, 4096, false).is_ok());
+    // The right pairs close.
+    assert_eq!(s.releasedir(d.nodeid, dh), Ok(()));
+    assert_eq!(s.release(a.nodeid, oa.fh), Ok(()));
+    assert_eq!(s.release(b.nodeid, ob.fh), Ok(()));
+    assert_eq!(s.fs().open_handles(), 0);
+}
+
+#[test]
+fn a_reply_that_cannot_fit_means_the_request_never_acted() {
+    let mut s = session();
+    let f = s.create(ROOT, b"f", RW, REG | 0o644).unwrap();
+    s.release(f.0.nodeid, f.1.fh).unwrap();
+    let lookups = s.fs().inodes().lookups(f.0.nodeid);
+    let handles = s.fs().open_handles();
+
+    // A 16-byte buffer holds an error header only.
+    let open = OpenIn {
+        flags: RW,
+        open_flags: 0,
+    };
+    let r = s
+        .call_cap(Opcode::OPEN as u32, f.0.nodeid, &[open.as_bytes()], 16)
+        .unwrap();
+    assert_eq!(r.result(), Err(Errno::ERANGE));
+    assert_eq!(s.fs().open_handles(), handles, "OPEN leaked a handle");
+
+    let r = s
+        .call_cap(Opcode::LOOKUP as u32, ROOT, &[&fuse::cstr(b"f")], 16)
+        .unwrap();
+    assert_eq!(r.result(), Err(Errno::ERANGE));
+    assert_eq!(s.fs().inodes().lookups(f.0.nodeid), lookups);
+
+    let mk = MkdirIn {
+        mode: 0o755,
+        umask: 0,
+    };
+    let r = s
+        .call_cap(
+            Opcode::MKDIR as u32,
+            ROOT,
+            &[mk.as_bytes(), &fuse::cstr(b"d")],
+            100,
+        )
+        .unwrap();
+    assert_eq!(r.result(), Err(Errno::ERANGE));
+    assert_eq!(s.lookup(ROOT, b"d").map(|e| e.nodeid), Ok(0), "MKDIR acted");
+
+    let c = CreateIn {
+        flags: RW,
+        mode: REG | 0o644,
+        umask: 0,
+        open_flags: 0,
+    };
+    let r = s
+        .call_cap(
+            Opcode::CREATE as u32,
+            ROOT,
+            &[c.as_bytes(), &fuse::cstr(b"g")],
+            16 + 128,
+        )
+        .unwrap();
+    assert_eq!(r.result(), Err(Errno::ERANGE));
+    assert_eq!(
+        s.lookup(ROOT, b"g").map(|e| e.nodeid),
+        Ok(0),
+        "CREATE acted"
+    );
+    assert_eq!(s.fs().open_handles(), handles);
+
+    // Below a header there is no reply at all, and still no effect.
+    let mut out = [0u8; 8];
+    let req = fuse::raw(
+        Opcode::OPEN as u32,
+        99,
+        f.0.nodeid,
+        0,
+        0,
+        &[open.as_bytes()],
+    );
+    assert!(matches!(
+        s.d.handle(s.now, &req[..], &mut out[..]),
+        arcbox_fs::Outcome::Dropped(_)
+    ));
+    assert_eq!(s.fs().open_handles(), handles);
+    // A buffer that fits works.
+    assert!(s.open(f.0.nodeid, RW).is_ok());
+}
+
+#[test]
+fn creating_as_an_unmapped_id_is_refused() {
+    let mut s = session();
+    for (uid, gid) in [(u32::MAX, 0), (0, u32::MAX), (u32::MAX, u32::MAX)] {
+        s.uid = uid;
+        s.gid = gid;
+        assert_eq!(s.mkdir(ROOT, b"d", 0o755).err(), Some(Errno::EINVAL));
+        assert_eq!(
+            s.create(ROOT, b"f", RW, REG | 0o644).err(),
+            Some(Errno::EINVAL)
+        );
+        assert_eq!(
+            s.mknod(ROOT, b"n", REG | 0o644, 0).err(),
+            Some(Errno::EINVAL)
+        );
+        assert_eq!(s.symlink(ROOT, b"l", b"t").err(), Some(Errno::EINVAL));
+    }
+    s.uid = 0;
+    s.gid = 0;
+    assert_eq!(s.lookup(ROOT, b"d").map(|e| e.nodeid), Ok(0));
+    assert!(s.mkdir(ROOT, b"d", 0o755).is_ok());
+}
