@@ -2,7 +2,8 @@
 # MSRV suite: checks that the crates build with the oldest toolchains their
 # Cargo.toml `rust-version`s promise: the workspace's (let-chains in the
 # transports) for every crate, and core's (heapless 0.9) for the embeddable
-# no_std crates arcbox-fs and arcbox-fs-virtio. Toolchains are installed with
+# crates arcbox-fs, arcbox-fs-virtio (no_std) and arcbox-fs-linux, which
+# declare it. Toolchains are installed with
 # rustup (minimal profile) when missing. `cargo check` under the checkout's
 # target/ (rustc keeps per-toolchain artefacts apart). Bounded (~4 min on 2
 # cores once the toolchains are installed); prints a final "N passed, M
@@ -30,8 +31,8 @@ fi
 if toolchain "$ws"; then pass=$((pass+1)); echo "ok: toolchain $ws"; else fail=$((fail+1)); echo "FAILED: toolchain $ws"; fi
 step "cargo +$ws check --workspace" cargo "+$ws" check --workspace --locked -j2
 if toolchain "$core"; then pass=$((pass+1)); echo "ok: toolchain $core"; else fail=$((fail+1)); echo "FAILED: toolchain $core"; fi
-step "cargo +$core check -p arcbox-fs -p arcbox-fs-virtio" \
-  cargo "+$core" check -p arcbox-fs -p arcbox-fs-virtio --locked -j2
+step "cargo +$core check -p arcbox-fs -p arcbox-fs-virtio -p arcbox-fs-linux" \
+  cargo "+$core" check -p arcbox-fs -p arcbox-fs-virtio -p arcbox-fs-linux --locked -j2
 step "cargo +$core check -p arcbox-fs --no-default-features (no_std, no alloc)" \
   cargo "+$core" check -p arcbox-fs --no-default-features --locked -j2
 echo "$pass passed, $fail failed"
