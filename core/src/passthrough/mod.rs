@@ -3,7 +3,7 @@
 //!
 //! [`PassthroughFs`] maps FUSE node ids to host inodes ([`inodes`]), FUSE
 //! file handles to open host files ([`handles`]), answers repeated misses from
-//! a [`NegativeCache`] and tells the guest to cache them too (a nodeid-0 entry
+//! a [`SizedNegativeCache`](crate::negcache::SizedNegativeCache) and tells the guest to cache them too (a nodeid-0 entry
 //! with a timeout), creates objects owned by the requesting uid/gid with the
 //! guest's umask applied, and combines small sequential writes
 //! ([`wcombine`]). Every name is a validated [`Name`]; every host call
@@ -16,7 +16,7 @@ pub mod inodes;
 pub mod wcombine;
 
 pub use attr::{decode_dev, to_attr, to_statx};
-pub use config::{CacheMode, FsConfig, PassthroughConfig};
+pub use config::{CacheMode, DEFAULT_NEGATIVE_CACHE_CAPACITY, FsConfig, PassthroughConfig};
 
 use crate::abi::{
     CopyFileRangeIn, FallocateIn, FallocateMode, FileLock, FopenFlags, InitFlags, Kstatfs, LkFlags,
@@ -32,10 +32,9 @@ use crate::fs::{
 use crate::host::{Creds, Host, HostChange, SetAttrs, SetTime, Stat};
 use crate::io::{ReplyData, RequestData};
 use crate::name::Name;
-use crate::negcache::NegativeCache;
+use crate::negcache::SizedNegativeCache;
 use crate::sync::{Arc, AtomicU32, Mutex, Ordering};
 use crate::time::{Instant, Timespec};
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use handles::HandleTable;
 use inodes::{InodeData, InodeTable};
@@ -89,9 +88,10 @@ pub(crate) struct ReadSeq {
     advised: bool,
 }
 
-/// The passthrough's negative cache: 1024 names in 256 sets of 4. Kept small
-/// enough (~100 KiB) to be built on a thread stack in debug builds.
-pub type PtNegCache = NegativeCache<256, 4>;
+/// The passthrough's negative cache: 8-way sets, as many as
+/// [`PassthroughConfig::negative_cache_capacity`] asks for, allocated once
+/// at construction (on the heap, never on a thread stack).
+pub type PtNegCache = SizedNegativeCache<8>;
 
 /// A passthrough filesystem over host `H`. See the module docs.
 pub struct PassthroughFs<H: Host> {
@@ -99,7 +99,7 @@ pub struct PassthroughFs<H: Host> {
     cfg: PassthroughConfig,
     inodes: InodeTable<H::Inode>,
     handles: HandleTable<Handle<H>>,
-    neg: Box<PtNegCache>,
+    neg: PtNegCache,
     /// Negotiated INIT flags (low, high words).
     agreed: [AtomicU32; 2],
     /// Handles with combined writes not yet on the host, per node (rarely > 0).
@@ -116,7 +116,11 @@ impl<H: Host> PassthroughFs<H> {
         Ok(PassthroughFs {
             inodes: InodeTable::new(st.key, root),
             handles: HandleTable::new(),
-            neg: Box::new(PtNegCache::new()),
+            neg: PtNegCache::with_capacity(if cfg.negative_cache {
+                cfg.negative_cache_capacity
+            } else {
+                0
+            }),
             host,
             cfg,
             agreed: [AtomicU32::new(0), AtomicU32::new(0)],
@@ -221,7 +225,11 @@ impl<H: Host> PassthroughFs<H> {
 
     fn negative(&self) -> Result<Entry> {
         let t = self.cfg.negative_timeout;
-        if self.cfg.cache == CacheMode::Never || t.is_zero() || self.host.case_insensitive() {
+        if self.cfg.cache == CacheMode::Never
+            || t.is_zero()
+            || !self.cfg.guest_negative_entries
+            || self.host.case_insensitive()
+        {
             Err(Errno::ENOENT)
         } else {
             Ok(Entry::negative(t))
