@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # arcbox-fs-virtio suite: unit + interop (virtio-drivers) + malicious + proptest
-# tests, no_std cross builds, loom models, and a bounded cargo-fuzz run when a
+# tests, the vmm embedding example, no_std cross builds, loom models, and a bounded cargo-fuzz run when a
 # nightly toolchain and cargo-fuzz are present. Builds under the checkout's
 # target/ (loom under target/loom, as scripts/test.sh). Bounded (~8 min); prints a
 # final "N passed, M failed" and exits non-zero on failure.
@@ -15,6 +15,13 @@ step() { # name, command...
 }
 step "tests" cargo test -p arcbox-fs-virtio -j2
 step "clippy" cargo clippy -p arcbox-fs-virtio --all-targets -j2 -- -D warnings
+# The embedding example: prints INIT, LOOKUP, READ through the DAX window, stats.
+step "example vmm" bash -c 'out=$(cargo run -q -p arcbox-fs-virtio --example vmm -j2) || { echo "$out"; exit 1; }
+  echo "$out"
+  for want in "guest: INIT -> error 0" "guest: LOOKUP hello.txt -> error 0" \
+      "guest: READ (DAX window) -> 52 bytes" "FUSE_SETUPMAPPING" "vmm: ok"; do
+    grep -qF "$want" <<<"$out" || { echo "missing: $want"; exit 1; }
+  done'
 step "fmt" cargo fmt -p arcbox-fs-virtio -- --check
 for t in thumbv7em-none-eabihf aarch64-unknown-none; do
   step "no_std build $t" cargo build -p arcbox-fs-virtio --no-default-features --target "$t" -j2

@@ -119,9 +119,10 @@ impl<F: FileSystem> FuseDispatcher<F> {
         }
     }
 
-    /// Times every request with `clock` (the same monotonic clock as the
-    /// `now` passed to [`handle`](Self::handle)) for the latency histograms
-    /// of [`stats`](Self::stats). Without a clock only counts are kept.
+    /// Times every request with `clock` (any monotonic clock, read when
+    /// [`handle`](Self::handle) starts and after the reply is encoded) for
+    /// the latency histograms of [`stats`](Self::stats). Without a clock only
+    /// counts are kept.
     pub fn with_clock(mut self, clock: fn() -> Instant) -> Self {
         self.clock = Some(clock);
         self
@@ -165,16 +166,17 @@ impl<F: FileSystem> FuseDispatcher<F> {
         R: RequestSource + ?Sized,
         W: ReplySink + ?Sized,
     {
+        let started = self.clock.map(|c| c());
         let req: &dyn RequestSource = &req;
         let mut reply = reply;
         let reply: &mut dyn ReplySink = &mut reply;
         let mut head = [0u8; IN_HEADER_LEN];
         if req.read_at(0, &mut head).is_err() {
-            return self.dropped_unread(now);
+            return self.dropped_unread(started);
         }
         let (header, _) = match InHeader::read_from_prefix(&head[..]) {
             Ok(v) => v,
-            Err(_) => return self.dropped_unread(now),
+            Err(_) => return self.dropped_unread(started),
         };
         let opcode = Opcode::from_u32(header.opcode);
         let no_reply = matches!(
@@ -191,20 +193,29 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 Err(e2) => Outcome::Dropped(e2),
             },
         };
-        self.record(header.opcode, now, result.err(), outcome);
+        self.record(header.opcode, started, result.err(), outcome);
         outcome
     }
 
     /// A request without a readable header: counted (opcode slot 0), dropped.
-    fn dropped_unread(&self, now: Instant) -> Outcome {
+    fn dropped_unread(&self, started: Option<Instant>) -> Outcome {
         let outcome = Outcome::Dropped(Errno::EINVAL);
-        self.record(0, now, None, outcome);
+        self.record(0, started, None, outcome);
         outcome
     }
 
     /// Counts one handled request in [`Self::stats`].
-    fn record(&self, opcode: u32, start: Instant, error: Option<Errno>, outcome: Outcome) {
-        let latency = self.clock.map(|c| c().saturating_since(start));
+    fn record(
+        &self,
+        opcode: u32,
+        started: Option<Instant>,
+        error: Option<Errno>,
+        outcome: Outcome,
+    ) {
+        let latency = self
+            .clock
+            .zip(started)
+            .map(|(c, t0)| c().saturating_since(t0));
         let dropped = matches!(outcome, Outcome::Dropped(_));
         let error = match outcome {
             Outcome::Dropped(e) => Some(error.unwrap_or(e)),

@@ -13,9 +13,9 @@
 //!
 //! Latency is measured only when the dispatcher has a clock
 //! ([`FuseDispatcher::with_clock`](crate::FuseDispatcher::with_clock)): from
-//! the `now` passed to `handle` to the clock's reading after the reply was
-//! encoded, i.e. parse + filesystem + host call + reply, not the transport's
-//! queueing.
+//! the clock's reading when `handle` starts to its reading after the reply
+//! was encoded, i.e. parse + filesystem + host call + reply, not the
+//! transport's queueing.
 //!
 //! [`Display`](core::fmt::Display) prints a summary of the opcodes seen
 //! (count, errors, mean, p50, p99) and the errnos returned.
