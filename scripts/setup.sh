@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
-# Installs what building and testing arcbox-fs needs on a fresh Debian 12 /
-# Linux machine (idempotent). Suites under .ci/suites install their own extras.
+# Installs what building arcbox-fs needs on a fresh Debian 12 / Linux machine
+# (idempotent). Usage: scripts/setup.sh [--tests]
+#   --tests   also what the tests need: clippy, rustfmt and the no_std / macOS
+#             cross targets (scripts/test.sh passes it).
+# Suites under .ci/suites install their own extras.
 set -euo pipefail
+tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) tests=1 ;;
+    *) echo "setup: unknown argument $arg (usage: scripts/setup.sh [--tests])" >&2; exit 2 ;;
+  esac
+done
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
@@ -18,7 +28,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust with rustup first" >&2
   exit 1
 fi
-rustup component add clippy rustfmt >/dev/null 2>&1 || true
-rustup target add thumbv7em-none-eabihf aarch64-unknown-none riscv64gc-unknown-none-elf \
-  x86_64-unknown-none aarch64-apple-darwin x86_64-apple-darwin >/dev/null
+if [ "$tests" -eq 1 ]; then
+  rustup component add clippy rustfmt >/dev/null 2>&1 || true
+  rustup target add thumbv7em-none-eabihf aarch64-unknown-none riscv64gc-unknown-none-elf \
+    x86_64-unknown-none aarch64-apple-darwin x86_64-apple-darwin >/dev/null
+fi
 echo "setup: ok"

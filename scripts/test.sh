@@ -4,7 +4,7 @@
 #        SUITES="virtio" scripts/test.sh   (only the named .ci/suites)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh --tests || exit 1
 
 passed=0
 failed=0

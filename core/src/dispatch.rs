@@ -15,6 +15,7 @@ use crate::reply::{self, OUT_HEADER_LEN};
 use crate::request::{
     Frame, IN_HEADER_LEN, InPlace, MAX_PREFIX, ParseOptions, Request, prefix_len,
 };
+use crate::stats::Stats;
 use crate::time::Instant;
 use core::sync::atomic::{AtomicU32, Ordering};
 use zerocopy::{FromBytes, IntoBytes};
@@ -87,6 +88,8 @@ pub struct FuseDispatcher<F> {
     fs: F,
     config: DispatcherConfig,
     session: Session,
+    stats: Stats,
+    clock: Option<fn() -> Instant>,
 }
 
 /// Body prefixes up to this size are copied into a small stack buffer.
@@ -111,7 +114,24 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 flags_lo: AtomicU32::new(0),
                 flags_hi: AtomicU32::new(0),
             },
+            stats: Stats::new(),
+            clock: None,
         }
+    }
+
+    /// Times every request with `clock` (any monotonic clock, read when
+    /// [`handle`](Self::handle) starts and after the reply is encoded) for
+    /// the latency histograms of [`stats`](Self::stats). Without a clock only
+    /// counts are kept.
+    pub fn with_clock(mut self, clock: fn() -> Instant) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Request counts, errors by errno and latency histograms of every
+    /// request handled so far; readable at any time.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// The filesystem.
@@ -146,16 +166,17 @@ impl<F: FileSystem> FuseDispatcher<F> {
         R: RequestSource + ?Sized,
         W: ReplySink + ?Sized,
     {
+        let started = self.clock.map(|c| c());
         let req: &dyn RequestSource = &req;
         let mut reply = reply;
         let reply: &mut dyn ReplySink = &mut reply;
         let mut head = [0u8; IN_HEADER_LEN];
         if req.read_at(0, &mut head).is_err() {
-            return Outcome::Dropped(Errno::EINVAL);
+            return self.dropped_unread(started);
         }
         let (header, _) = match InHeader::read_from_prefix(&head[..]) {
             Ok(v) => v,
-            Err(_) => return Outcome::Dropped(Errno::EINVAL),
+            Err(_) => return self.dropped_unread(started),
         };
         let opcode = Opcode::from_u32(header.opcode);
         let no_reply = matches!(
@@ -163,7 +184,7 @@ impl<F: FileSystem> FuseDispatcher<F> {
             Some(Opcode::FORGET | Opcode::BATCH_FORGET | Opcode::INTERRUPT | Opcode::NOTIFY_REPLY)
         );
         let result = self.handle_inner(now, &header, opcode, req, reply);
-        match result {
+        let outcome = match result {
             Ok(Some(n)) => Outcome::Reply(n),
             Ok(None) => Outcome::NoReply,
             Err(_) if no_reply => Outcome::NoReply,
@@ -171,7 +192,36 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 Ok(n) => Outcome::Reply(n),
                 Err(e2) => Outcome::Dropped(e2),
             },
-        }
+        };
+        self.record(header.opcode, started, result.err(), outcome);
+        outcome
+    }
+
+    /// A request without a readable header: counted (opcode slot 0), dropped.
+    fn dropped_unread(&self, started: Option<Instant>) -> Outcome {
+        let outcome = Outcome::Dropped(Errno::EINVAL);
+        self.record(0, started, None, outcome);
+        outcome
+    }
+
+    /// Counts one handled request in [`Self::stats`].
+    fn record(
+        &self,
+        opcode: u32,
+        started: Option<Instant>,
+        error: Option<Errno>,
+        outcome: Outcome,
+    ) {
+        let latency = self
+            .clock
+            .zip(started)
+            .map(|(c, t0)| c().saturating_since(t0));
+        let dropped = matches!(outcome, Outcome::Dropped(_));
+        let error = match outcome {
+            Outcome::Dropped(e) => Some(error.unwrap_or(e)),
+            _ => error,
+        };
+        self.stats.record(opcode, error, dropped, latency);
     }
 
     fn handle_inner(

@@ -24,6 +24,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+pub mod builder;
 pub mod dirent;
 pub mod dispatch;
 pub mod errno;
@@ -40,6 +41,7 @@ pub mod negcache;
 pub mod passthrough;
 pub mod reply;
 pub mod request;
+pub mod stats;
 pub mod time;
 
 mod sync;
@@ -52,4 +54,8 @@ pub use fs::{
 };
 pub use io::{ReplyData, ReplySink, RequestData, RequestSource, SgList, SgListMut};
 pub use name::Name;
+pub use stats::Stats;
 pub use time::{Instant, Timespec};
+/// The zerocopy crate the ABI structs derive from: name its traits
+/// ([`zerocopy::FromBytes`], [`zerocopy::IntoBytes`]) to read and write them.
+pub use zerocopy;

@@ -65,58 +65,45 @@ pub struct NegStats {
     pub misses: u32,
 }
 
-/// A fixed-capacity negative lookup cache; see the module docs.
-///
-/// `SETS` must be a power of two. Capacity is `SETS * WAYS` names.
-pub struct NegativeCache<const SETS: usize = 1024, const WAYS: usize = 4> {
-    sets: [Mutex<[Slot; WAYS]>; SETS],
+/// One set: `WAYS` slots behind a lock.
+type Set<const WAYS: usize> = Mutex<[Slot; WAYS]>;
+
+/// The epoch and counters, and the operations over a table of sets (a fixed
+/// array in [`NegativeCache`], a boxed slice in [`SizedNegativeCache`]).
+struct State {
     epoch: AtomicU32,
     hits: AtomicU32,
     misses: AtomicU32,
 }
 
-impl<const SETS: usize, const WAYS: usize> Default for NegativeCache<SETS, WAYS> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
-    const CHECK: () = assert!(
-        SETS.is_power_of_two() && WAYS > 0,
-        "SETS must be a power of two, WAYS > 0"
-    );
-
-    /// An empty cache.
-    pub fn new() -> Self {
-        #[allow(clippy::let_unit_value)]
-        let () = Self::CHECK;
-        NegativeCache {
-            sets: core::array::from_fn(|_| Mutex::new([EMPTY; WAYS])),
+impl State {
+    fn new() -> Self {
+        State {
             epoch: AtomicU32::new(1),
             hits: AtomicU32::new(0),
             misses: AtomicU32::new(0),
         }
     }
 
-    /// Capacity in names.
-    pub const fn capacity(&self) -> usize {
-        SETS * WAYS
-    }
-
-    fn set_of(parent: u64, hash: u64) -> usize {
+    /// The set of (parent, hash) in a table of `sets` sets (a power of two).
+    fn set_of(sets: usize, parent: u64, hash: u64) -> usize {
         let h = hash ^ parent.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (h ^ (h >> 29)) as usize & (SETS - 1)
+        (h ^ (h >> 29)) as usize & (sets - 1)
     }
 
-    /// Whether `name` in `parent` is known not to exist at `now`, given the
-    /// parent's current generation `dir_gen`.
-    pub fn contains(&self, parent: u64, dir_gen: u32, name: Name<'_>, now: Instant) -> bool {
+    fn contains<const W: usize>(
+        &self,
+        sets: &[Set<W>],
+        parent: u64,
+        dir_gen: u32,
+        name: Name<'_>,
+        now: Instant,
+    ) -> bool {
         let n = name.as_bytes();
         let hit = n.len() <= INLINE_NAME && {
             let hash = name.hash64();
             let epoch = self.epoch.load(Ordering::Acquire);
-            let set = self.sets[Self::set_of(parent, hash)].lock();
+            let set = sets[Self::set_of(sets.len(), parent, hash)].lock();
             set.iter().any(|s| {
                 s.matches(parent, hash, n)
                     && s.dir_gen == dir_gen
@@ -129,9 +116,15 @@ impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
         hit
     }
 
-    /// Records that `name` in `parent` did not exist when the parent's
-    /// generation was `dir_gen` (read before the host was asked), for `ttl` from `now`.
-    pub fn insert(&self, parent: u64, dir_gen: u32, name: Name<'_>, now: Instant, ttl: Duration) {
+    fn insert<const W: usize>(
+        &self,
+        sets: &[Set<W>],
+        parent: u64,
+        dir_gen: u32,
+        name: Name<'_>,
+        now: Instant,
+        ttl: Duration,
+    ) {
         let n = name.as_bytes();
         if n.len() > INLINE_NAME || ttl.is_zero() {
             return;
@@ -139,7 +132,7 @@ impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
         let hash = name.hash64();
         let epoch = self.epoch.load(Ordering::Acquire);
         let expires = now.saturating_add(ttl);
-        let mut set = self.sets[Self::set_of(parent, hash)].lock();
+        let mut set = sets[Self::set_of(sets.len(), parent, hash)].lock();
         // Same name, else an empty/stale slot, else the one expiring first.
         let mut victim = 0;
         let mut best = (3u8, Instant::ZERO);
@@ -169,14 +162,13 @@ impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
         set[victim] = slot;
     }
 
-    /// Forgets `name` in `parent`, whatever its generation.
-    pub fn remove(&self, parent: u64, name: Name<'_>) {
+    fn remove<const W: usize>(&self, sets: &[Set<W>], parent: u64, name: Name<'_>) {
         let n = name.as_bytes();
         if n.len() > INLINE_NAME {
             return;
         }
         let hash = name.hash64();
-        let mut set = self.sets[Self::set_of(parent, hash)].lock();
+        let mut set = sets[Self::set_of(sets.len(), parent, hash)].lock();
         for s in set.iter_mut() {
             if s.matches(parent, hash, n) {
                 *s = EMPTY;
@@ -184,17 +176,156 @@ impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
         }
     }
 
-    /// Forgets everything (host events were lost).
-    pub fn clear(&self) {
+    fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Hit and miss counters.
-    pub fn stats(&self) -> NegStats {
+    fn stats(&self) -> NegStats {
         NegStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// A fixed-capacity negative lookup cache; see the module docs.
+///
+/// `SETS` must be a power of two. Capacity is `SETS * WAYS` names, fixed at
+/// compile time and held inline (no allocator needed); see
+/// [`SizedNegativeCache`] for a capacity chosen at run time.
+pub struct NegativeCache<const SETS: usize = 1024, const WAYS: usize = 4> {
+    sets: [Set<WAYS>; SETS],
+    state: State,
+}
+
+impl<const SETS: usize, const WAYS: usize> Default for NegativeCache<SETS, WAYS> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const SETS: usize, const WAYS: usize> NegativeCache<SETS, WAYS> {
+    const CHECK: () = assert!(
+        SETS.is_power_of_two() && WAYS > 0,
+        "SETS must be a power of two, WAYS > 0"
+    );
+
+    /// An empty cache.
+    pub fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CHECK;
+        NegativeCache {
+            sets: core::array::from_fn(|_| Mutex::new([EMPTY; WAYS])),
+            state: State::new(),
+        }
+    }
+
+    /// Capacity in names.
+    pub const fn capacity(&self) -> usize {
+        SETS * WAYS
+    }
+
+    /// Whether `name` in `parent` is known not to exist at `now`, given the
+    /// parent's current generation `dir_gen`.
+    pub fn contains(&self, parent: u64, dir_gen: u32, name: Name<'_>, now: Instant) -> bool {
+        self.state.contains(&self.sets, parent, dir_gen, name, now)
+    }
+
+    /// Records that `name` in `parent` did not exist when the parent's
+    /// generation was `dir_gen` (read before the host was asked), for `ttl` from `now`.
+    pub fn insert(&self, parent: u64, dir_gen: u32, name: Name<'_>, now: Instant, ttl: Duration) {
+        self.state
+            .insert(&self.sets, parent, dir_gen, name, now, ttl)
+    }
+
+    /// Forgets `name` in `parent`, whatever its generation.
+    pub fn remove(&self, parent: u64, name: Name<'_>) {
+        self.state.remove(&self.sets, parent, name)
+    }
+
+    /// Forgets everything (host events were lost).
+    pub fn clear(&self) {
+        self.state.clear()
+    }
+
+    /// Hit and miss counters.
+    pub fn stats(&self) -> NegStats {
+        self.state.stats()
+    }
+}
+
+/// A [`NegativeCache`] whose capacity is chosen when it is built: the sets
+/// are allocated once, at construction; lookups, inserts and removals
+/// allocate nothing (the same code as [`NegativeCache`]).
+#[cfg(feature = "alloc")]
+pub struct SizedNegativeCache<const WAYS: usize = 4> {
+    sets: alloc::boxed::Box<[Set<WAYS>]>,
+    state: State,
+}
+
+#[cfg(feature = "alloc")]
+impl<const WAYS: usize> SizedNegativeCache<WAYS> {
+    const CHECK: () = assert!(WAYS > 0, "WAYS > 0");
+
+    /// A cache of at least `names` names (rounded up to a power-of-two number
+    /// of sets of `WAYS`; at least one set). `0` makes a disabled cache
+    /// that holds nothing and never hits. About 96 bytes per name (the
+    /// name is stored inline, up to [`INLINE_NAME`] bytes).
+    pub fn with_capacity(names: usize) -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CHECK;
+        let sets = if names == 0 {
+            0
+        } else {
+            names
+                .div_ceil(WAYS)
+                .checked_next_power_of_two()
+                .unwrap_or(1 << (usize::BITS - 1))
+        };
+        SizedNegativeCache {
+            sets: (0..sets).map(|_| Mutex::new([EMPTY; WAYS])).collect(),
+            state: State::new(),
+        }
+    }
+
+    /// Capacity in names (0: disabled).
+    pub fn capacity(&self) -> usize {
+        self.sets.len() * WAYS
+    }
+
+    /// Whether `name` in `parent` is known not to exist at `now`, given the
+    /// parent's current generation `dir_gen` (see [`NegativeCache::contains`]).
+    pub fn contains(&self, parent: u64, dir_gen: u32, name: Name<'_>, now: Instant) -> bool {
+        if self.sets.is_empty() {
+            self.state.misses.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        self.state.contains(&self.sets, parent, dir_gen, name, now)
+    }
+
+    /// Records a miss (see [`NegativeCache::insert`]).
+    pub fn insert(&self, parent: u64, dir_gen: u32, name: Name<'_>, now: Instant, ttl: Duration) {
+        if !self.sets.is_empty() {
+            self.state
+                .insert(&self.sets, parent, dir_gen, name, now, ttl)
+        }
+    }
+
+    /// Forgets `name` in `parent`, whatever its generation.
+    pub fn remove(&self, parent: u64, name: Name<'_>) {
+        if !self.sets.is_empty() {
+            self.state.remove(&self.sets, parent, name)
+        }
+    }
+
+    /// Forgets everything (host events were lost).
+    pub fn clear(&self) {
+        self.state.clear()
+    }
+
+    /// Hit and miss counters.
+    pub fn stats(&self) -> NegStats {
+        self.state.stats()
     }
 }
 
@@ -260,5 +391,46 @@ mod tests {
             .filter(|s| c.contains(7, 0, n(s), Instant::ZERO))
             .count();
         assert_eq!(hits, 4);
+    }
+
+    #[test]
+    fn sized_cache_capacity_and_behaviour() {
+        assert_eq!(SizedNegativeCache::<4>::with_capacity(0).capacity(), 0);
+        assert_eq!(SizedNegativeCache::<4>::with_capacity(1).capacity(), 4);
+        assert_eq!(
+            SizedNegativeCache::<4>::with_capacity(1000).capacity(),
+            1024
+        );
+        assert_eq!(
+            SizedNegativeCache::<4>::with_capacity(1025).capacity(),
+            2048
+        );
+        let off = SizedNegativeCache::<4>::with_capacity(0);
+        off.insert(1, 0, n("a"), Instant::ZERO, T);
+        assert!(!off.contains(1, 0, n("a"), Instant::ZERO));
+        off.remove(1, n("a"));
+        assert_eq!(off.stats().misses, 1);
+        let c = SizedNegativeCache::<8>::with_capacity(8192);
+        let mut names = [[0u8; 8]; 4000];
+        for (i, b) in names.iter_mut().enumerate() {
+            *b = *b"n0000000";
+            b[1..].copy_from_slice(&(i as u64 * 7919 % 10_000_000).to_le_bytes()[..7]);
+            for x in b.iter_mut() {
+                if *x == 0 || *x == b'/' {
+                    *x = b'x';
+                }
+            }
+        }
+        for b in &names {
+            c.insert(9, 0, Name::new(b).unwrap(), Instant::ZERO, T);
+        }
+        let hits = names
+            .iter()
+            .filter(|b| c.contains(9, 0, Name::new(&b[..]).unwrap(), Instant::ZERO))
+            .count();
+        // 4000 names in 8192 slots of 8 ways: set conflicts evict a few at most.
+        assert!(hits > 3600, "{hits} of 4000");
+        c.clear();
+        assert!(!c.contains(9, 0, Name::new(&names[0]).unwrap(), Instant::ZERO));
     }
 }

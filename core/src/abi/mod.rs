@@ -13,6 +13,9 @@ mod structs;
 pub use flags::*;
 pub use opcode::*;
 pub use structs::*;
+/// The zerocopy traits every ABI struct implements, to read them from and
+/// write them to wire bytes without naming the zerocopy crate.
+pub use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// The kernel protocol major version this crate speaks (fuse.h `FUSE_KERNEL_VERSION`).
 pub const KERNEL_VERSION: u32 = 7;

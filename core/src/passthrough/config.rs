@@ -45,6 +45,17 @@ impl CacheMode {
     }
 }
 
+/// Default capacity of the server-side negative cache: 128 Ki names
+/// (~12 MiB). One `npm install` or `tsc` run probes tens of thousands of
+/// distinct missing names (`node_modules/*/package.json`, `.d.ts`
+/// candidates, `.git` lookups up the tree); the cache must hold a whole
+/// pass of them or a repeated pass misses every time (a cyclic scan larger
+/// than a set evicts each name before it is asked again). With 8-way sets a
+/// 50,000-name pass needs ~2.6× that many slots for ~99 % of the names to
+/// survive set conflicts (Poisson load); 128 Ki is the next power of two.
+/// Measured: `tests/tests/negcache_storm.rs`.
+pub const DEFAULT_NEGATIVE_CACHE_CAPACITY: usize = 128 * 1024;
+
 /// Tuning of [`crate::passthrough::PassthroughFs`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PassthroughConfig {
@@ -59,6 +70,15 @@ pub struct PassthroughConfig {
     pub negative_timeout: Duration,
     /// Server-side negative cache: repeated misses never reach the host.
     pub negative_cache: bool,
+    /// Names the server-side negative cache holds (allocated once, at
+    /// construction, ~96 bytes a name; rounded up to a power of two of
+    /// 8-way sets). Default [`DEFAULT_NEGATIVE_CACHE_CAPACITY`].
+    pub negative_cache_capacity: usize,
+    /// Let the guest cache negative lookups (nodeid-0 entries for
+    /// `negative_timeout`). `false` answers `ENOENT`, as on a
+    /// case-insensitive host, where the server-side cache is the only
+    /// defence against repeated misses.
+    pub guest_negative_entries: bool,
     /// Let the guest cache writes (`FUSE_WRITEBACK_CACHE`).
     pub writeback_cache: bool,
     /// Serve extended attributes (else `ENOSYS` / `EOPNOTSUPP`).
@@ -89,6 +109,8 @@ impl PassthroughConfig {
             attr_timeout: t,
             negative_timeout: t,
             negative_cache: mode != CacheMode::Never,
+            negative_cache_capacity: DEFAULT_NEGATIVE_CACHE_CAPACITY,
+            guest_negative_entries: true,
             writeback_cache: false,
             xattr: true,
             readdirplus: true,

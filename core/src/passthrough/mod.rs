@@ -3,7 +3,7 @@
 //!
 //! [`PassthroughFs`] maps FUSE node ids to host inodes ([`inodes`]), FUSE
 //! file handles to open host files ([`handles`]), answers repeated misses from
-//! a [`NegativeCache`] and tells the guest to cache them too (a nodeid-0 entry
+//! a [`SizedNegativeCache`](crate::negcache::SizedNegativeCache) and tells the guest to cache them too (a nodeid-0 entry
 //! with a timeout), creates objects owned by the requesting uid/gid with the
 //! guest's umask applied, and combines small sequential writes
 //! ([`wcombine`]). Every name is a validated [`Name`]; every host call
@@ -11,17 +11,19 @@
 
 mod attr;
 mod config;
+pub mod dax;
 pub mod handles;
 pub mod inodes;
 pub mod wcombine;
 
 pub use attr::{decode_dev, to_attr, to_statx};
-pub use config::{CacheMode, FsConfig, PassthroughConfig};
+pub use config::{CacheMode, DEFAULT_NEGATIVE_CACHE_CAPACITY, FsConfig, PassthroughConfig};
+pub use dax::{DaxConfig, DaxMapper, DaxMapping, DaxWindow};
 
 use crate::abi::{
     CopyFileRangeIn, FallocateIn, FallocateMode, FileLock, FopenFlags, InitFlags, Kstatfs, LkFlags,
-    LkIn, OpenFlags, OpenInFlags, PATH_MAX, RenameFlags, SetattrIn, SetattrValid, Whence,
-    WriteFlags, mode,
+    LkIn, OpenFlags, OpenInFlags, PATH_MAX, RemovemappingOne, RenameFlags, SetattrIn, SetattrValid,
+    SetupmappingIn, Whence, WriteFlags, mode,
 };
 use crate::dirent::DirSink;
 use crate::errno::{Errno, Result};
@@ -32,10 +34,9 @@ use crate::fs::{
 use crate::host::{Creds, Host, HostChange, SetAttrs, SetTime, Stat};
 use crate::io::{ReplyData, RequestData};
 use crate::name::Name;
-use crate::negcache::NegativeCache;
+use crate::negcache::SizedNegativeCache;
 use crate::sync::{Arc, AtomicU32, Mutex, Ordering};
 use crate::time::{Instant, Timespec};
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use handles::HandleTable;
 use inodes::{InodeData, InodeTable};
@@ -55,6 +56,8 @@ pub(crate) enum HandleKind<H: Host> {
     File {
         /// The host file.
         file: H::File,
+        /// Its access mode (`O_RDONLY` / `O_WRONLY` / `O_RDWR` bits), for DAX.
+        access: OpenFlags,
         /// Pending small sequential writes.
         wc: WriteCombiner,
         /// Sequential-read detection for readahead hints.
@@ -89,9 +92,10 @@ pub(crate) struct ReadSeq {
     advised: bool,
 }
 
-/// The passthrough's negative cache: 1024 names in 256 sets of 4. Kept small
-/// enough (~100 KiB) to be built on a thread stack in debug builds.
-pub type PtNegCache = NegativeCache<256, 4>;
+/// The passthrough's negative cache: 8-way sets, as many as
+/// [`PassthroughConfig::negative_cache_capacity`] asks for, allocated once
+/// at construction (on the heap, never on a thread stack).
+pub type PtNegCache = SizedNegativeCache<8>;
 
 /// A passthrough filesystem over host `H`. See the module docs.
 pub struct PassthroughFs<H: Host> {
@@ -99,12 +103,14 @@ pub struct PassthroughFs<H: Host> {
     cfg: PassthroughConfig,
     inodes: InodeTable<H::Inode>,
     handles: HandleTable<Handle<H>>,
-    neg: Box<PtNegCache>,
+    neg: PtNegCache,
     /// Negotiated INIT flags (low, high words).
     agreed: [AtomicU32; 2],
     /// Handles with combined writes not yet on the host, per node (rarely > 0).
     pending_writes: AtomicU32,
     last_drain: Mutex<Instant>,
+    /// The DAX window, when the embedder gave one ([`Self::with_dax`]).
+    dax: Option<DaxWindow<H::File>>,
 }
 
 impl<H: Host> PassthroughFs<H> {
@@ -116,13 +122,36 @@ impl<H: Host> PassthroughFs<H> {
         Ok(PassthroughFs {
             inodes: InodeTable::new(st.key, root),
             handles: HandleTable::new(),
-            neg: Box::new(PtNegCache::new()),
+            neg: PtNegCache::with_capacity(if cfg.negative_cache {
+                cfg.negative_cache_capacity
+            } else {
+                0
+            }),
             host,
             cfg,
             agreed: [AtomicU32::new(0), AtomicU32::new(0)],
             pending_writes: AtomicU32::new(0),
             last_drain: Mutex::new(Instant::ZERO),
+            dax: None,
         })
+    }
+
+    /// Serves FUSE_SETUPMAPPING / FUSE_REMOVEMAPPING through `mapper` in a
+    /// DAX window shaped by `cfg` (see [`dax`]); announce the same alignment
+    /// in INIT ([`crate::DispatcherConfig::map_alignment`]). Without a
+    /// window both answer `ENOSYS`. `EINVAL` for a bad `cfg`.
+    pub fn with_dax(
+        mut self,
+        mapper: alloc::boxed::Box<dyn DaxMapper<H::File>>,
+        cfg: DaxConfig,
+    ) -> Result<Self> {
+        self.dax = Some(DaxWindow::new(mapper, cfg)?);
+        Ok(self)
+    }
+
+    /// The DAX window, if any.
+    pub fn dax(&self) -> Option<&DaxWindow<H::File>> {
+        self.dax.as_ref()
     }
 
     /// The host.
@@ -242,7 +271,11 @@ impl<H: Host> PassthroughFs<H> {
 
     fn negative(&self) -> Result<Entry> {
         let t = self.cfg.negative_timeout;
-        if self.cfg.cache == CacheMode::Never || t.is_zero() || self.host.case_insensitive() {
+        if self.cfg.cache == CacheMode::Never
+            || t.is_zero()
+            || !self.cfg.guest_negative_entries
+            || self.host.case_insensitive()
+        {
             Err(Errno::ENOENT)
         } else {
             Ok(Entry::negative(t))
@@ -332,6 +365,7 @@ impl<H: Host> PassthroughFs<H> {
             inode,
             kind: HandleKind::File {
                 file,
+                access: flags & (OpenFlags::WRONLY | OpenFlags::RDWR),
                 wc,
                 seq: Mutex::new(ReadSeq::default()),
             },
@@ -425,6 +459,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         if self.cfg.announce_submounts {
             want |= InitFlags::SUBMOUNTS;
         }
+        if self.dax.is_some() {
+            want |= InitFlags::MAP_ALIGNMENT;
+        }
         match self.cfg.cache {
             CacheMode::Never => {}
             CacheMode::Auto | CacheMode::Metadata => {
@@ -447,6 +484,24 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         self.handles.clear();
         self.inodes.clear_except_root();
         self.neg.clear();
+        if let Some(dax) = &self.dax {
+            dax.remove_all();
+        }
+    }
+
+    fn setupmapping(&self, _ctx: &Context, node: NodeId, arg: &SetupmappingIn) -> Result<()> {
+        let dax = self.dax.as_ref().ok_or(Errno::ENOSYS)?;
+        let h = self.file_handle(node, arg.fh)?;
+        // Combined writes must be on the host before the guest reads the window.
+        self.flush_handle(&h)?;
+        let HandleKind::File { file, access, .. } = &h.kind else {
+            return Err(Errno::EBADF);
+        };
+        dax.setup(node, arg.fh, file, *access, arg)
+    }
+
+    fn removemapping(&self, _ctx: &Context, items: &[RemovemappingOne]) -> Result<()> {
+        self.dax.as_ref().ok_or(Errno::ENOSYS)?.remove(items)
     }
 
     fn lookup(&self, ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<Entry> {
@@ -483,7 +538,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn forget(&self, _ctx: &Context, node: NodeId, nlookup: u64) {
         // The removed inode (if any) is dropped here, outside every lock.
-        drop(self.inodes.forget(node, nlookup));
+        let gone = self.inodes.forget(node, nlookup);
+        if let (Some(_), Some(dax)) = (&gone, &self.dax) {
+            dax.remove_node(node);
+        }
+        drop(gone);
     }
 
     fn getattr(&self, _ctx: &Context, node: NodeId, fh: Option<Fh>) -> Result<AttrReply> {

@@ -104,6 +104,14 @@ impl File {
     }
 }
 
+/// The open file's descriptor, e.g. for a VMM's DAX mapper to `mmap(2)`.
+/// Borrowed: the file stays owned by the passthrough.
+impl AsFd for File {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 impl std::fmt::Debug for File {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("File")
