@@ -492,8 +492,10 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     fn setupmapping(&self, _ctx: &Context, node: NodeId, arg: &SetupmappingIn) -> Result<()> {
         let dax = self.dax.as_ref().ok_or(Errno::ENOSYS)?;
         let h = self.file_handle(node, arg.fh)?;
-        // Combined writes must be on the host before the guest reads the window.
-        self.flush_handle(&h)?;
+        // Combined writes must be on the host before the guest reads the
+        // window; one that failed is reported here (once).
+        self.flush_handle(&h);
+        Self::take_write_error(&h)?;
         let HandleKind::File { file, access, .. } = &h.kind else {
             return Err(Errno::EBADF);
         };
