@@ -434,6 +434,11 @@ pub trait FileSystem: Sync {
     /// interrupted request, or finishing it normally, is the filesystem's choice.
     fn interrupt(&self, ctx: &Context, unique: u64) {}
 
+    /// Cancels every request blocked waiting (a SETLKW), which then fails
+    /// with `EINTR`. A transport calls it at a device reset, before waiting
+    /// for the requests in flight; it is not a FUSE request.
+    fn cancel_blocked(&self) {}
+
     /// BMAP: the device block of file block `block`.
     fn bmap(&self, ctx: &Context, node: NodeId, blocksize: u32, block: u64) -> Result<u64> {
         Err(Errno::ENOSYS)

@@ -278,6 +278,16 @@ pub trait Host: Send + Sync {
         i64::MAX as u64
     }
 
+    /// Pause before retry `attempt` (0, 1, ...) of a non-blocking lock that
+    /// a SETLKW waits for (see [`crate::passthrough`]'s lock waits): a std
+    /// host sleeps with a growing backoff. Default: a short busy wait, for
+    /// hosts without a clock.
+    fn lock_wait_pause(&self, attempt: u32) {
+        for _ in 0..(64u32 << attempt.min(10)) {
+            core::hint::spin_loop();
+        }
+    }
+
     /// Hint that `file` is being read sequentially (Linux:
     /// `posix_fadvise(POSIX_FADV_SEQUENTIAL)`, a larger readahead window).
     /// Called once per open file, when a second read continues the first.

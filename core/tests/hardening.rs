@@ -218,3 +218,143 @@ fn creating_as_an_unmapped_id_is_refused() {
     assert_eq!(s.lookup(ROOT, b"d").map(|e| e.nodeid), Ok(0));
     assert!(s.mkdir(ROOT, b"d", 0o755).is_ok());
 }
+
+mod lock_waits {
+    use super::*;
+    use arcbox_fs::FileSystem;
+    use arcbox_fs::passthrough::lockwait::MAX_WAITS;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn lk(fh: u64, owner: u64, typ: u32) -> LkIn {
+        LkIn {
+            fh,
+            owner,
+            lk: FileLock {
+                start: 0,
+                end: u64::MAX >> 1,
+                typ,
+                pid: owner as u32,
+            },
+            lk_flags: 0,
+            padding: 0,
+        }
+    }
+
+    fn setlkw(
+        d: &arcbox_fs::FuseDispatcher<PassthroughFs<MemHost>>,
+        unique: u64,
+        node: u64,
+        arg: &LkIn,
+    ) -> Result<(), Errno> {
+        let req = fuse::raw(Opcode::SETLKW as u32, unique, node, 0, 0, &[arg.as_bytes()]);
+        fuse::run(d, arcbox_fs::Instant::ZERO, &req, 256)
+            .expect("SETLKW is answered")
+            .result()
+            .map(|_| ())
+    }
+
+    /// A file locked by owner 1, and a dispatcher shared with waiter threads.
+    fn locked() -> (
+        Arc<arcbox_fs::FuseDispatcher<PassthroughFs<MemHost>>>,
+        u64,
+        u64,
+    ) {
+        let mut s = session();
+        let (e, o) = s.create(ROOT, b"l", RW, REG | 0o644).unwrap();
+        s.setlk(
+            e.nodeid,
+            o.fh,
+            1,
+            lk(o.fh, 1, lock::F_WRLCK).lk,
+            false,
+            false,
+        )
+        .unwrap();
+        (Arc::new(s.d), e.nodeid, o.fh)
+    }
+
+    #[test]
+    fn a_waiting_setlkw_is_granted_interrupted_or_cancelled() {
+        let (d, node, fh) = locked();
+        // Granted when the holder unlocks.
+        let w = {
+            let d = d.clone();
+            std::thread::spawn(move || setlkw(&d, 500, node, &lk(fh, 2, lock::F_WRLCK)))
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!w.is_finished(), "SETLKW on a held lock returned at once");
+        setlkw(&d, 501, node, &lk(fh, 1, lock::F_UNLCK)).unwrap();
+        assert_eq!(w.join().unwrap(), Ok(()));
+
+        // Interrupted by its unique: EINTR, the lock stays with owner 2.
+        let w = {
+            let d = d.clone();
+            std::thread::spawn(move || setlkw(&d, 600, node, &lk(fh, 3, lock::F_WRLCK)))
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        let int = fuse::raw(
+            Opcode::INTERRUPT as u32,
+            601,
+            0,
+            0,
+            0,
+            &[InterruptIn { unique: 600 }.as_bytes()],
+        );
+        assert!(fuse::run(&d, arcbox_fs::Instant::ZERO, &int, 64).is_none());
+        assert_eq!(w.join().unwrap(), Err(Errno::EINTR));
+
+        // Cancelled by a reset.
+        let w = {
+            let d = d.clone();
+            std::thread::spawn(move || setlkw(&d, 700, node, &lk(fh, 4, lock::F_WRLCK)))
+        };
+        // A reset cancels the waits in progress: repeat as a transport does
+        // until the request is done (it may not have started waiting yet).
+        while !w.is_finished() {
+            d.fs().cancel_blocked();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(w.join().unwrap(), Err(Errno::EINTR));
+    }
+
+    #[test]
+    fn waits_are_bounded() {
+        let (d, node, fh) = locked();
+        let waiters: Vec<_> = (0..MAX_WAITS as u64)
+            .map(|i| {
+                let d = d.clone();
+                std::thread::spawn(move || {
+                    setlkw(&d, 1000 + i, node, &lk(fh, 100 + i, lock::F_WRLCK))
+                })
+            })
+            .collect();
+        while d.fs().waiting_locks() < MAX_WAITS {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // One more is refused at once rather than tying up another thread.
+        assert_eq!(
+            setlkw(&d, 5000, node, &lk(fh, 9999, lock::F_WRLCK)),
+            Err(Errno::ENOLCK)
+        );
+        // Non-blocking requests are still served meanwhile.
+        let getattr = fuse::raw(
+            Opcode::GETATTR as u32,
+            5001,
+            node,
+            0,
+            0,
+            &[GetattrIn::default().as_bytes()],
+        );
+        assert!(
+            fuse::run(&d, arcbox_fs::Instant::ZERO, &getattr, 256)
+                .unwrap()
+                .result()
+                .is_ok()
+        );
+        d.fs().cancel_blocked();
+        for w in waiters {
+            assert_eq!(w.join().unwrap(), Err(Errno::EINTR));
+        }
+    }
+}

@@ -14,6 +14,7 @@ mod config;
 pub mod dax;
 pub mod handles;
 pub mod inodes;
+pub mod lockwait;
 pub mod wcombine;
 
 pub use attr::{decode_dev, to_attr, to_statx};
@@ -108,6 +109,8 @@ pub struct PassthroughFs<H: Host> {
     agreed: [AtomicU32; 2],
     /// Handles with combined writes not yet on the host, per node (rarely > 0).
     pending_writes: AtomicU32,
+    /// SETLKW requests waiting for a lock.
+    lock_waits: lockwait::LockWaits,
     last_drain: Mutex<Instant>,
     /// The DAX window, when the embedder gave one ([`Self::with_dax`]).
     dax: Option<DaxWindow<H::File>>,
@@ -131,6 +134,7 @@ impl<H: Host> PassthroughFs<H> {
             cfg,
             agreed: [AtomicU32::new(0), AtomicU32::new(0)],
             pending_writes: AtomicU32::new(0),
+            lock_waits: lockwait::LockWaits::new(),
             last_drain: Mutex::new(Instant::ZERO),
             dax: None,
         })
@@ -172,6 +176,11 @@ impl<H: Host> PassthroughFs<H> {
     /// The server-side negative cache (diagnostics and tests).
     pub fn negative_cache(&self) -> &PtNegCache {
         &self.neg
+    }
+
+    /// SETLKW requests waiting for their lock now (see [`lockwait`]).
+    pub fn waiting_locks(&self) -> usize {
+        self.lock_waits.waiting()
     }
 
     /// Number of open file and directory handles.
@@ -476,6 +485,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     }
 
     fn destroy(&self) {
+        self.lock_waits.cancel_all();
         let mut open = Vec::new();
         self.handles.for_each(|h| open.push(h.clone()));
         for h in open {
@@ -1026,16 +1036,44 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         self.host.getlk(file, lk.owner, &lk.lk)
     }
 
-    fn setlk(&self, _ctx: &Context, node: NodeId, lk: &LkIn, sleep: bool) -> Result<()> {
+    fn setlk(&self, ctx: &Context, node: NodeId, lk: &LkIn, sleep: bool) -> Result<()> {
         let h = self.file_handle(node, lk.fh)?;
         let HandleKind::File { file, .. } = &h.kind else {
             return Err(Errno::EBADF);
         };
-        if LkFlags::from_bits_retain(lk.lk_flags).contains(LkFlags::FLOCK) {
-            self.host.flock(file, &lk.lk, sleep)
-        } else {
-            self.host.setlk(file, lk.owner, &lk.lk, sleep)
+        let try_lock = || {
+            if LkFlags::from_bits_retain(lk.lk_flags).contains(LkFlags::FLOCK) {
+                self.host.flock(file, &lk.lk, false)
+            } else {
+                self.host.setlk(file, lk.owner, &lk.lk, false)
+            }
+        };
+        let first = try_lock();
+        if !sleep || lk.lk.typ == crate::abi::lock::F_UNLCK || first != Err(Errno::EAGAIN) {
+            return first;
         }
+        // SETLKW on a held lock: wait here, cancellably (see `lockwait`).
+        let wait = self.lock_waits.enter(ctx.unique).ok_or(Errno::ENOLCK)?;
+        let mut attempt = 0u32;
+        loop {
+            if wait.cancelled() {
+                return Err(Errno::EINTR);
+            }
+            self.host.lock_wait_pause(attempt);
+            attempt = attempt.saturating_add(1);
+            match try_lock() {
+                Err(Errno::EAGAIN) => {}
+                r => return r,
+            }
+        }
+    }
+
+    fn interrupt(&self, _ctx: &Context, unique: u64) {
+        self.lock_waits.interrupt(unique);
+    }
+
+    fn cancel_blocked(&self) {
+        self.lock_waits.cancel_all();
     }
 
     fn access(&self, ctx: &Context, node: NodeId, mask: u32) -> Result<()> {

@@ -563,6 +563,12 @@ impl Host for LinuxHost {
         Ok(())
     }
 
+    /// Sleeps 50 µs doubling per attempt, at most 10 ms.
+    fn lock_wait_pause(&self, attempt: u32) {
+        let us = (50u64 << attempt.min(8)).min(10_000);
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
+
     fn fsync(&self, file: &File, datasync: bool) -> Result<()> {
         if datasync {
             rustix::fs::fdatasync(file.fd()).wire()

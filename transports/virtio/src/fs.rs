@@ -270,6 +270,22 @@ impl<const Q: usize> VirtioFsDevice<Q> {
     }
 }
 
+/// The FUSE opcode of the request in the chain at `head`, or `None` when the
+/// chain is malformed or shorter than a header: lets a transport route
+/// requests that may wait long (SETLKW) to threads of their own. The
+/// opcode is only a routing hint: the dispatcher reads the header again, once,
+/// when it serves the chain.
+pub fn peek_opcode<M>(mem: &M, table: DescTable, head: u16) -> Option<u32>
+where
+    M: GuestMemory + ?Sized,
+{
+    let mut chain: DescriptorChain<'_, DEFAULT_MAX_SEGMENTS> = table.resolve(mem, head).ok()?;
+    let (reader, _) = chain.split();
+    let mut op = [0u8; 4];
+    arcbox_fs::io::RequestSource::read_at(&reader, 4, &mut op).ok()?;
+    Some(u32::from_le_bytes(op))
+}
+
 /// Walks the chain at `head`, hands it to `dispatcher` and returns the used
 /// length: the reply's length, or 0 for requests without a reply (FORGET,
 /// BATCH_FORGET, INTERRUPT) and requests too broken to answer.

@@ -850,6 +850,12 @@ impl Host for MacosHost {
         pwritev_all(file.fd.as_fd(), offset, bufs)
     }
 
+    /// Sleeps 50 µs doubling per attempt, at most 10 ms.
+    fn lock_wait_pause(&self, attempt: u32) {
+        let us = (50u64 << attempt.min(8)).min(10_000);
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
+
     fn fsync(&self, file: &MacosFile, _datasync: bool) -> Result<()> {
         full_fsync(file.fd.as_fd())
     }
