@@ -138,7 +138,7 @@ mod tests {
         assert!(a.cancelled());
         drop((a, b));
         assert_eq!(w.waiting(), 0);
-        let all: Vec<_> = (0..MAX_WAITS as u64).map(|u| w.enter(u + 10)).collect();
+        let all: alloc::vec::Vec<_> = (0..MAX_WAITS as u64).map(|u| w.enter(u + 10)).collect();
         assert!(all.iter().all(|s| s.is_some()));
         assert!(w.enter(99).is_none());
     }
