@@ -295,11 +295,16 @@ mod linux {
 
         fn write(&self, off: u64, v: u32) {
             self.exits.fetch_add(1, Ordering::Relaxed);
-            match self.mmio.write_reg(off, v) {
+            let action = if off == reg::STATUS && v == 0 {
+                // A reset: no request may still be in flight when the
+                // device forgets its queues (virtio 1.2 §2.4).
+                self.pool.reset(|| self.mmio.write_reg(off, v))
+            } else {
+                self.mmio.write_reg(off, v)
+            };
+            match action {
                 // Off the vCPU thread: a worker serves the queue.
                 MmioAction::Notify(q) => self.pool.notify(q),
-                // A reset completes only when no request is in flight.
-                MmioAction::Reset => self.pool.wait_idle(),
                 MmioAction::Refused(r) => panic!("register write {off:#x} = {v:#x} refused: {r:?}"),
                 _ => {}
             }
