@@ -618,11 +618,12 @@ mod linux {
         );
         check(h.error == 0 && body == CONTENT, "READ through the queue");
 
-        // SETUPMAPPING: the file's first page at window offset 2 MiB, read-only.
+        // SETUPMAPPING: the file's first page at window offset 2 MiB,
+        // read-only, by inode without a handle (fh = -1), as Linux sends it.
         let moffset = 2 << 20;
         let r = RequestBuilder::new(&mut req, Opcode::SETUPMAPPING, 5, node)
             .arg(&SetupmappingIn {
-                fh,
+                fh: arcbox_fs::passthrough::dax::NO_FH,
                 foffset: 0,
                 len: 1 << ALIGN_LOG2,
                 flags: SetupmappingFlags::READ.bits(),
@@ -632,8 +633,8 @@ mod linux {
             .unwrap();
         let (h, _) = call(&mut rq, &mut t, r, &mut reply);
         println!(
-            "guest: SETUPMAPPING fh {fh} [0, 4 KiB) at window +{:#x} -> error {}",
-            moffset, h.error
+            "guest: SETUPMAPPING fh -1 [0, 4 KiB) at window +{moffset:#x} -> error {}",
+            h.error
         );
         check(h.error == 0, "SETUPMAPPING");
 
