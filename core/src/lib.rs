@@ -46,6 +46,11 @@ pub mod time;
 
 mod sync;
 
+/// The README's Rust blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 pub use dispatch::{DispatcherConfig, FuseDispatcher, Outcome};
 pub use errno::Errno;
 pub use fs::{

@@ -11,6 +11,7 @@ use arcbox_fs::Errno;
 use arcbox_fs::abi::*;
 use arcbox_fs::errno::Result;
 use arcbox_fs::memhost::{MemFile, MemHost};
+use arcbox_fs::passthrough::dax::NO_FH;
 use arcbox_fs::passthrough::{DaxConfig, DaxMapper, PassthroughConfig, PassthroughFs};
 use fuse::Session;
 use std::sync::{Arc, Mutex};
@@ -436,4 +437,28 @@ fn bad_window_configs_are_refused() {
         });
         assert_eq!(r, Some(Errno::EINVAL), "{cfg:?}");
     }
+}
+
+#[test]
+fn linux_guests_map_by_inode_without_a_handle() {
+    // fs/fuse/dax.c sends fh = -1 and the inode's nodeid.
+    let (mut s, rec) = dax_session();
+    let (node, fh) = file(&mut s, b"f", 4096, 1 /* O_WRONLY: irrelevant here */);
+    s.release(node, fh).unwrap();
+    setup(&mut s, node, NO_FH, 0, 0, RANGE, false).unwrap();
+    setup(&mut s, node, NO_FH, 0, RANGE, RANGE, true).unwrap();
+    assert_eq!(rec.live(), 2);
+    let m = s.fs().dax().unwrap().mappings();
+    assert!(m.iter().all(|m| m.node == node && m.fh == NO_FH));
+    assert_eq!((m[0].writable, m[1].writable), (false, true));
+    // Hostile ranges are refused before the host is asked; unknown nodes too.
+    assert_eq!(
+        setup(&mut s, node, NO_FH, 0, 4096, ALIGN, false),
+        Err(Errno::EINVAL)
+    );
+    assert!(setup(&mut s, 9999, NO_FH, 0, 2 * RANGE, ALIGN, false).is_err());
+    assert_eq!(rec.live(), 2);
+    // Forgetting the inode removes its mappings.
+    s.forget(node, 1 << 20);
+    assert_eq!(rec.live(), 0);
 }

@@ -17,8 +17,10 @@
 //! - a mapping that partly overlaps a live one is refused (`EBUSY`); one at
 //!   exactly the same range replaces it (the guest's remap / upgrade to
 //!   writable: the old one is removed first);
-//! - a writable mapping needs a handle open for writing, a read-only one a
-//!   handle open for reading (`EACCES`);
+//! - Linux guests send no handle (`fh` = [`NO_FH`]): the inode is opened for
+//!   the mapping (read-write if writable, else read-only) and closed after
+//!   the mapper's call; with a handle, a writable mapping needs one open for
+//!   writing and a read-only one a handle open for reading (`EACCES`);
 //! - REMOVEMAPPING removes the live mappings inside each range (a live
 //!   mapping sticking out of it: `EINVAL`); an empty range is not an error;
 //! - a forgotten inode loses all its mappings ([`DaxWindow::remove_node`]),
@@ -42,6 +44,10 @@ use crate::fs::{Fh, NodeId};
 use crate::sync::Mutex;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+
+/// `fuse_setupmapping_in.fh` of a mapping made without a handle: Linux
+/// guests always send it (`inarg.fh = -1`, fs/fuse/dax.c), mapping by inode.
+pub const NO_FH: u64 = u64::MAX;
 
 /// What the VMM implements to map host file ranges into its DAX window.
 ///
@@ -173,7 +179,7 @@ impl<F> DaxWindow<F> {
     }
 
     /// Checks a SETUPMAPPING and returns its aligned (moffset, len).
-    fn check(&self, arg: &SetupmappingIn) -> Result<(u64, u64)> {
+    pub(crate) fn check(&self, arg: &SetupmappingIn) -> Result<(u64, u64)> {
         let a = self.align();
         if arg.len == 0 || arg.moffset % a != 0 || arg.foffset % a != 0 {
             return Err(Errno::EINVAL);

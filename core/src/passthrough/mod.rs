@@ -158,6 +158,32 @@ impl<H: Host> PassthroughFs<H> {
         self.dax.as_ref()
     }
 
+    /// SETUPMAPPING without a handle (`fh` = [`dax::NO_FH`], what Linux
+    /// guests send: their DAX ranges belong to the inode, fs/fuse/dax.c): the
+    /// inode is opened for the mapping alone (read-write for a writable one),
+    /// handed to the mapper and closed again; the VMM's mapping keeps the
+    /// file open (mmap(2)).
+    fn setupmapping_inode(
+        &self,
+        dax: &DaxWindow<H::File>,
+        node: NodeId,
+        arg: &SetupmappingIn,
+    ) -> Result<()> {
+        dax.check(arg)?;
+        let d = self.inode(node)?;
+        // Combined writes must be on the host before the guest reads the window.
+        #[allow(clippy::let_unit_value)]
+        let _ = self.flush_node(node);
+        let writable = arg.flags & crate::abi::SetupmappingFlags::WRITE.bits() != 0;
+        let access = if writable {
+            OpenFlags::RDWR
+        } else {
+            OpenFlags::empty()
+        };
+        let file = self.host.open(&d.inode, access)?;
+        dax.setup(node, arg.fh, &file, access, arg)
+    }
+
     /// The host.
     pub fn host(&self) -> &H {
         &self.host
@@ -501,6 +527,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn setupmapping(&self, _ctx: &Context, node: NodeId, arg: &SetupmappingIn) -> Result<()> {
         let dax = self.dax.as_ref().ok_or(Errno::ENOSYS)?;
+        if arg.fh == dax::NO_FH {
+            return self.setupmapping_inode(dax, node, arg);
+        }
         let h = self.file_handle(node, arg.fh)?;
         // Combined writes must be on the host before the guest reads the
         // window; one that failed is reported here (once).

@@ -34,6 +34,35 @@
 //! kernels fall back), root or `CAP_DAC_READ_SEARCH` for file handles (else
 //! descriptors are kept), root or `CAP_SETUID`/`CAP_SETGID` for per-request
 //! credentials (else objects are owned by the server's user).
+//!
+//! Serving a directory (INIT, then LOOKUP of a file in it):
+//!
+//! ```
+//! use arcbox_fs::abi::{EntryOut, InitFlags, OutHeader, ROOT_ID};
+//! use arcbox_fs::builder::RequestBuilder;
+//! use arcbox_fs::passthrough::{PassthroughConfig, PassthroughFs};
+//! use arcbox_fs::zerocopy::FromBytes;
+//! use arcbox_fs::{FuseDispatcher, Instant, Outcome};
+//! use arcbox_fs_linux::LinuxHost;
+//!
+//! let dir = std::env::temp_dir().join(format!("arcbox-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! std::fs::write(dir.join("hello.txt"), b"hi")?;
+//! let fs = PassthroughFs::new(LinuxHost::new(&dir)?, PassthroughConfig::default())?;
+//! let dispatcher = FuseDispatcher::new(fs);
+//! let (mut req, mut reply) = ([0u8; 256], [0u8; 4096]);
+//! let init = RequestBuilder::init(&mut req, 1, 41, InitFlags::INIT_EXT)?;
+//! assert!(matches!(dispatcher.handle(Instant::ZERO, init, &mut reply[..]), Outcome::Reply(_)));
+//! let lookup = RequestBuilder::lookup(&mut req, 2, ROOT_ID, b"hello.txt")?;
+//! let Outcome::Reply(n) = dispatcher.handle(Instant::ZERO, lookup, &mut reply[..]) else {
+//!     panic!("LOOKUP takes a reply");
+//! };
+//! let (header, body) = OutHeader::read_from_prefix(&reply[..n]).unwrap();
+//! assert_eq!(header.error, 0);
+//! assert_eq!(EntryOut::read_from_bytes(body).unwrap().attr.size, 2);
+//! std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod budget;
 mod creds;

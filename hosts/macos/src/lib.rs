@@ -17,6 +17,17 @@
 //!
 //! All passthrough logic (inode and handle tables, caches, permission rules)
 //! lives in `arcbox_fs::passthrough::PassthroughFs<H: Host>`.
+//!
+//! The translation tables work on any host, e.g. Darwin's `ENOTEMPTY` (66)
+//! must reach a Linux guest as Linux's (39), not as `EREMOTE` (66 on Linux):
+//!
+//! ```
+//! use arcbox_fs::Errno;
+//! use arcbox_fs_macos::translate::errno;
+//!
+//! assert_eq!(errno::from_darwin(66), Errno::ENOTEMPTY);
+//! assert_eq!(errno::to_darwin(Errno::ENOTEMPTY), Some(66));
+//! ```
 #![warn(missing_docs)]
 
 pub mod clock_cache;

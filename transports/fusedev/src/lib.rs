@@ -10,6 +10,20 @@
 //!
 //! The `arcbox-fuse` binary mounts a host directory through
 //! `PassthroughFs<LinuxHost>` with this crate.
+//!
+//! Mounting a host directory (as root; `no_run`: a doctest must not mount):
+//!
+//! ```no_run
+//! use arcbox_fs::passthrough::{PassthroughConfig, PassthroughFs};
+//! use arcbox_fs_fusedev::{MountOptions, Session, SessionConfig, mount};
+//! use arcbox_fs_linux::LinuxHost;
+//! use std::path::Path;
+//!
+//! let fs = PassthroughFs::new(LinuxHost::new("/srv/share")?, PassthroughConfig::default())?;
+//! let (dev, m) = mount(Path::new("/mnt/share"), &MountOptions::default())?;
+//! Session::new(fs, dev, Some(m), SessionConfig::default())?.run()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

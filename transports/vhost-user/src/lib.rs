@@ -12,6 +12,22 @@
 //!   it disconnects (rust-vmm's `vhost` crate speaks the socket protocol).
 //! - [`args`]: virtiofsd-compatible command-line flags.
 //! - [`logger`]: the daemon's stderr logger (`--log-level`).
+//!
+//! The flags are virtiofsd's (what libvirt passes):
+//!
+//! ```
+//! use arcbox_fs::passthrough::CacheMode;
+//! use arcbox_fs_vhost_user::args::Args;
+//! use clap::Parser;
+//!
+//! let args = Args::try_parse_from([
+//!     "arcbox-virtiofsd", "--socket-path", "/tmp/vfsd.sock", "--shared-dir", "/srv/share",
+//!     "--cache", "always",
+//! ])?;
+//! assert_eq!(args.cache, CacheMode::Always);
+//! assert!(Args::try_parse_from(["arcbox-virtiofsd", "--fd", "3", "--socket-path", "/s"]).is_err());
+//! # Ok::<(), clap::Error>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod args;

@@ -295,11 +295,16 @@ mod linux {
 
         fn write(&self, off: u64, v: u32) {
             self.exits.fetch_add(1, Ordering::Relaxed);
-            match self.mmio.write_reg(off, v) {
+            let action = if off == reg::STATUS && v == 0 {
+                // A reset: no request may still be in flight when the
+                // device forgets its queues (virtio 1.2 §2.4).
+                self.pool.reset(|| self.mmio.write_reg(off, v))
+            } else {
+                self.mmio.write_reg(off, v)
+            };
+            match action {
                 // Off the vCPU thread: a worker serves the queue.
                 MmioAction::Notify(q) => self.pool.notify(q),
-                // A reset completes only when no request is in flight.
-                MmioAction::Reset => self.pool.wait_idle(),
                 MmioAction::Refused(r) => panic!("register write {off:#x} = {v:#x} refused: {r:?}"),
                 _ => {}
             }
@@ -613,11 +618,12 @@ mod linux {
         );
         check(h.error == 0 && body == CONTENT, "READ through the queue");
 
-        // SETUPMAPPING: the file's first page at window offset 2 MiB, read-only.
+        // SETUPMAPPING: the file's first page at window offset 2 MiB,
+        // read-only, by inode without a handle (fh = -1), as Linux sends it.
         let moffset = 2 << 20;
         let r = RequestBuilder::new(&mut req, Opcode::SETUPMAPPING, 5, node)
             .arg(&SetupmappingIn {
-                fh,
+                fh: arcbox_fs::passthrough::dax::NO_FH,
                 foffset: 0,
                 len: 1 << ALIGN_LOG2,
                 flags: SetupmappingFlags::READ.bits(),
@@ -627,8 +633,8 @@ mod linux {
             .unwrap();
         let (h, _) = call(&mut rq, &mut t, r, &mut reply);
         println!(
-            "guest: SETUPMAPPING fh {fh} [0, 4 KiB) at window +{:#x} -> error {}",
-            moffset, h.error
+            "guest: SETUPMAPPING fh -1 [0, 4 KiB) at window +{moffset:#x} -> error {}",
+            h.error
         );
         check(h.error == 0, "SETUPMAPPING");
 

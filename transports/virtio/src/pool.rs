@@ -1,16 +1,36 @@
-//! A worker pool serving a [`VirtioFsDevice`]'s queues on threads (`std`).
+//! A worker pool serving a [`VirtioFsDevice`]'s queues on threads (`std`):
+//! how a VMM serves virtio-fs off its vCPU threads.
 //!
-//! The VMM calls [`WorkerPool::notify`] for "queue N notified". A worker pops
-//! one chain, hands the queue on to the next idle worker (so one busy queue
-//! is served by every worker at once), serves the chain and completes it:
-//! requests complete out of order. Interrupts go to a [`Notifier`].
-//!
-//! A SETLKW may wait for a lock indefinitely: it is served on a thread of
-//! its own (at most [`MAX_LOCK_THREADS`] at once; past that, on the worker,
-//! where the filesystem refuses more waits than it can hold), so waiting
-//! locks never stop the queue. [`WorkerPool::wait_idle`] (a device reset)
-//! cancels them through [`FileSystem::cancel_blocked`]; an INTERRUPT from
-//! the guest cancels one.
+//! - **Notify**: the VMM's MMIO exit handler calls [`WorkerPool::notify`] for
+//!   "queue N notified" (`MmioAction::Notify(n)`) and returns to the guest at
+//!   once. A worker pops one chain, hands the queue on to the next idle
+//!   worker (so one busy queue is served by every worker at once), serves the
+//!   chain and completes it: requests complete out of order.
+//! - **Inline fast path** ([`WorkerPool::set_inline_when_idle`], off by
+//!   default): when nothing is in flight, `notify` serves the first chain on
+//!   the calling (vCPU) thread instead of waking a worker, and hands the
+//!   queue to the workers only if more chains are waiting. It trades a thread
+//!   wake-up for the vCPU running the request: good for a mostly idle device
+//!   with short requests (LOOKUP, GETATTR); leave it off where a request can
+//!   block for long (lock waits, large I/O on slow storage).
+//! - **hiprio queue**: queue 0 is served like the request queues, so FORGET,
+//!   BATCH_FORGET and INTERRUPT are never left in the ring (the field's
+//!   "FORGETs never processed" bug).
+//! - **Interrupts** go to a [`Notifier`] only when the queue says the driver
+//!   wants one: with `VIRTIO_F_EVENT_IDX` negotiated, only when the used index
+//!   crosses the driver's `used_event` (virtio 1.2 §2.7.10), else unless the
+//!   driver set `VIRTQ_AVAIL_F_NO_INTERRUPT`. A batch of completions the
+//!   driver asked to hear about once raises one interrupt.
+//! - **Reset** ([`WorkerPool::reset`]): stops popping, waits until no request
+//!   is in flight (no worker writes guest memory after a reset, §2.4), then
+//!   runs the register write that resets the device.
+//! - **Waiting locks**: a SETLKW may wait for a lock indefinitely. It is
+//!   served on a thread of its own (at most [`MAX_LOCK_THREADS`] at once;
+//!   past that on the worker, where the filesystem refuses more waits than it
+//!   can hold), so waiting locks never stop the queue. [`WorkerPool::reset`]
+//!   and [`WorkerPool::wait_idle`] cancel them through
+//!   [`FileSystem::cancel_blocked`] (they complete with `EINTR`); an
+//!   INTERRUPT from the guest cancels one.
 
 use crate::completion::Inflight;
 use crate::fs::{NeedsInterrupt, VirtioFsDevice};
@@ -19,7 +39,7 @@ use crate::queue::QueueError;
 use arcbox_fs::passthrough::FsConfig;
 use arcbox_fs::{FileSystem, FuseDispatcher, Instant};
 use std::boxed::Box;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -32,22 +52,39 @@ pub trait Notifier: Send + Sync + 'static {
     fn notify(&self, queue: u16, irq: NeedsInterrupt);
 }
 
+enum Job {
+    Serve(u16),
+    Stop,
+}
+
+/// Switches shared by the pool and its workers.
+#[derive(Debug, Default)]
+struct Control {
+    /// No chain is popped while set (a reset is waiting for in-flight requests).
+    paused: AtomicBool,
+    /// Serve on the notifying thread when idle.
+    inline_when_idle: AtomicBool,
+    /// A notifying thread is serving inline (one at a time).
+    inline_busy: AtomicBool,
+    /// SETLKW requests served on threads of their own now.
+    lock_threads: AtomicUsize,
+}
+
 /// Most SETLKW requests served on threads of their own at once.
 pub const MAX_LOCK_THREADS: usize = 64;
 
 /// The FUSE opcode of SETLKW.
 const SETLKW: u32 = arcbox_fs::abi::Opcode::SETLKW as u32;
 
-enum Job {
-    Serve(u16),
-    Stop,
-}
-
 /// Worker threads serving one device. Dropping the pool stops and joins them.
 pub struct WorkerPool {
     tx: Sender<Job>,
     threads: Vec<JoinHandle<()>>,
     inflight: Arc<Inflight>,
+    ctl: Arc<Control>,
+    /// Serves one chain of a queue on the calling thread (the inline path).
+    inline: Box<dyn Fn(u16) + Send + Sync>,
+    /// Cancels requests waiting for a lock ([`FileSystem::cancel_blocked`]).
     cancel: Box<dyn Fn() + Send + Sync>,
 }
 
@@ -80,51 +117,78 @@ impl WorkerPool {
         let (tx, rx) = channel();
         let rx = Arc::new(Mutex::new(rx));
         let inflight = Arc::new(Inflight::new());
-        let lock_threads = Arc::new(AtomicUsize::new(0));
+        let ctl = Arc::new(Control::default());
         let epoch = std::time::Instant::now();
         let d = dispatcher.clone();
         let cancel: Box<dyn Fn() + Send + Sync> = Box::new(move || d.fs().cancel_blocked());
-        let mut threads = Vec::new();
+        let worker = Worker {
+            device,
+            mem,
+            dispatcher,
+            notifier,
+            inflight: inflight.clone(),
+            ctl: ctl.clone(),
+            rx,
+            tx: tx.clone(),
+            epoch,
+        };
+        let inline_worker = worker.clone();
+        let mut pool = WorkerPool {
+            tx,
+            threads: Vec::new(),
+            inflight,
+            ctl,
+            inline: Box::new(move |q| inline_worker.serve_inline(q)),
+            cancel,
+        };
         for i in 0..config.num_threads.max(1) {
-            let w = Worker {
-                device: device.clone(),
-                mem: mem.clone(),
-                dispatcher: dispatcher.clone(),
-                notifier: notifier.clone(),
-                inflight: inflight.clone(),
-                rx: rx.clone(),
-                tx: tx.clone(),
-                lock_threads: lock_threads.clone(),
-                epoch,
-            };
+            let w = worker.clone();
             let t = std::thread::Builder::new()
                 .name(std::format!("virtiofs-{i}"))
                 .spawn(move || w.run());
             match t {
-                Ok(t) => threads.push(t),
-                Err(e) => {
-                    let pool = WorkerPool {
-                        tx,
-                        threads,
-                        inflight,
-                        cancel,
-                    };
-                    drop(pool);
-                    return Err(e);
-                }
+                Ok(t) => pool.threads.push(t),
+                // Dropping the pool stops the workers already started.
+                Err(e) => return Err(e),
             }
         }
-        Ok(WorkerPool {
-            tx,
-            threads,
-            inflight,
-            cancel,
-        })
+        Ok(pool)
     }
 
-    /// The driver notified `queue`.
+    /// The driver notified `queue`: a worker serves it, or this thread does
+    /// when the inline fast path is on and nothing is in flight.
     pub fn notify(&self, queue: u16) {
+        if self.ctl.inline_when_idle.load(Ordering::Relaxed)
+            && self.inflight.count() == 0
+            && !self.ctl.inline_busy.swap(true, Ordering::Acquire)
+        {
+            (self.inline)(queue);
+            self.ctl.inline_busy.store(false, Ordering::Release);
+            return;
+        }
         let _ = self.tx.send(Job::Serve(queue));
+    }
+
+    /// Turns the inline fast path on or off (see the module docs).
+    pub fn set_inline_when_idle(&self, on: bool) {
+        self.ctl.inline_when_idle.store(on, Ordering::Relaxed);
+    }
+
+    /// Resets the device cleanly: stops popping new chains, waits until no
+    /// request is in flight (so no worker writes guest memory after the
+    /// reset, virtio 1.2 §2.4), runs `reset` (the register write that resets
+    /// the device, e.g. `|| mmio.write_reg(reg::STATUS, 0)`), then lets the
+    /// workers pop again. Notifications that arrive meanwhile are dropped:
+    /// the reset queues have nothing to serve until the driver sets them up.
+    pub fn reset<R>(&self, reset: impl FnOnce() -> R) -> R {
+        self.ctl.paused.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `Worker::serve`: either the worker's
+        // `begin` is seen here, or the worker sees `paused`.
+        fence(Ordering::SeqCst);
+        self.wait_idle();
+        let r = reset();
+        self.ctl.paused.store(false, Ordering::SeqCst);
+        r
     }
 
     /// Requests popped and not yet completed.
@@ -132,9 +196,10 @@ impl WorkerPool {
         self.inflight.count()
     }
 
-    /// Waits until no request is in flight (before a device reset
-    /// completes), cancelling requests blocked on a lock meanwhile
-    /// ([`FileSystem::cancel_blocked`]): they complete with `EINTR`.
+    /// Waits until no request is in flight, cancelling requests that wait
+    /// for a lock meanwhile ([`FileSystem::cancel_blocked`]: they complete
+    /// with `EINTR`). New chains may still be popped meanwhile: to reset the
+    /// device, use [`reset`](Self::reset).
     pub fn wait_idle(&self) {
         while self.inflight.count() != 0 {
             (self.cancel)();
@@ -161,10 +226,26 @@ struct Worker<const Q: usize, M, F, N> {
     dispatcher: Arc<FuseDispatcher<F>>,
     notifier: Arc<N>,
     inflight: Arc<Inflight>,
+    ctl: Arc<Control>,
     rx: Arc<Mutex<Receiver<Job>>>,
     tx: Sender<Job>,
-    lock_threads: Arc<AtomicUsize>,
     epoch: std::time::Instant,
+}
+
+impl<const Q: usize, M, F, N> Clone for Worker<Q, M, F, N> {
+    fn clone(&self) -> Self {
+        Worker {
+            device: self.device.clone(),
+            mem: self.mem.clone(),
+            dispatcher: self.dispatcher.clone(),
+            notifier: self.notifier.clone(),
+            inflight: self.inflight.clone(),
+            ctl: self.ctl.clone(),
+            rx: self.rx.clone(),
+            tx: self.tx.clone(),
+            epoch: self.epoch,
+        }
+    }
 }
 
 impl<const Q: usize, M, F, N> Worker<Q, M, F, N>
@@ -187,42 +268,78 @@ where
     }
 
     fn serve(&self, q: u16) {
+        self.serve_one(q, true);
+    }
+
+    /// The inline path: one chain here; the workers get the queue only if
+    /// more chains are waiting.
+    fn serve_inline(&self, q: u16) {
+        if self.serve_one(q, false) && self.device.has_available(q, &*self.mem) {
+            let _ = self.tx.send(Job::Serve(q));
+        }
+    }
+
+    /// Pops and serves one chain of `q`; `hand_on`: let another worker take
+    /// the next chain meanwhile. Returns whether a chain was served.
+    fn serve_one(&self, q: u16, hand_on: bool) -> bool {
         let mem = &*self.mem;
         self.inflight.begin();
-        match self.device.pop(q, mem) {
+        // Pairs with the fence in `WorkerPool::reset`.
+        fence(Ordering::SeqCst);
+        if self.ctl.paused.load(Ordering::SeqCst) {
+            self.inflight.end();
+            return false;
+        }
+        let served = match self.device.pop(q, mem) {
             Ok(Some((head, table))) => {
-                // Let another worker take the next chain of this queue meanwhile.
-                let _ = self.tx.send(Job::Serve(q));
+                if hand_on {
+                    let _ = self.tx.send(Job::Serve(q));
+                }
                 if crate::fs::peek_opcode(mem, table, head) == Some(SETLKW)
                     && self.serve_on_own_thread(q, table, head)
                 {
                     // `inflight` ends on that thread.
-                    return;
+                    return true;
                 }
-                self.serve_one(q, table, head);
+                let now = Instant::from_nanos(
+                    u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX),
+                );
+                let len = self.device.serve(mem, table, head, &self.dispatcher, now);
+                let irq = self.device.complete(q, mem, head, len);
+                if irq.any() {
+                    self.notifier.notify(q, irq);
+                }
+                true
             }
             Ok(None) => {
                 // avail_event is published; an entry that raced it is served now.
                 if self.device.has_available(q, mem) {
                     let _ = self.tx.send(Job::Serve(q));
                 }
+                false
             }
-            Err(QueueError::NotReady) => {}
-            Err(_) => self.notifier.notify(
-                q,
-                NeedsInterrupt {
-                    used_buffer: false,
-                    config_change: true,
-                },
-            ),
-        }
+            Err(QueueError::NotReady) => false,
+            Err(_) => {
+                self.notifier.notify(
+                    q,
+                    NeedsInterrupt {
+                        used_buffer: false,
+                        config_change: true,
+                    },
+                );
+                false
+            }
+        };
         self.inflight.end();
+        served
     }
 
-    fn serve_one(&self, q: u16, table: crate::chain::DescTable, head: u16) {
+    /// Serves and completes the chain at `head` of `q` (already popped).
+    fn serve_popped(&self, q: u16, table: crate::chain::DescTable, head: u16) {
         let mem = &*self.mem;
-        let now =
-            Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        let now = Instant::from_nanos(
+            u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        );
         let len = self.device.serve(mem, table, head, &self.dispatcher, now);
         let irq = self.device.complete(q, mem, head, len);
         if irq.any() {
@@ -234,34 +351,25 @@ where
     /// `inflight` count. False (serve it here) when [`MAX_LOCK_THREADS`]
     /// are busy or no thread can be started.
     fn serve_on_own_thread(&self, q: u16, table: crate::chain::DescTable, head: u16) -> bool {
-        let taken = self
-            .lock_threads
+        let lt = &self.ctl.lock_threads;
+        if lt
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < MAX_LOCK_THREADS).then_some(n + 1)
-            });
-        if taken.is_err() {
+            })
+            .is_err()
+        {
             return false;
         }
-        let w = Worker {
-            device: self.device.clone(),
-            mem: self.mem.clone(),
-            dispatcher: self.dispatcher.clone(),
-            notifier: self.notifier.clone(),
-            inflight: self.inflight.clone(),
-            rx: self.rx.clone(),
-            tx: self.tx.clone(),
-            lock_threads: self.lock_threads.clone(),
-            epoch: self.epoch,
-        };
+        let w = self.clone();
         let spawned = std::thread::Builder::new()
             .name(std::string::String::from("virtiofs-lockw"))
             .spawn(move || {
-                w.serve_one(q, table, head);
-                w.lock_threads.fetch_sub(1, Ordering::AcqRel);
+                w.serve_popped(q, table, head);
+                w.ctl.lock_threads.fetch_sub(1, Ordering::AcqRel);
                 w.inflight.end();
             });
         if spawned.is_err() {
-            self.lock_threads.fetch_sub(1, Ordering::AcqRel);
+            lt.fetch_sub(1, Ordering::AcqRel);
             return false;
         }
         true
