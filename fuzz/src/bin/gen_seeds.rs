@@ -17,7 +17,7 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 
 /// (name, opcode, nodeid, body) of one request of each common kind. Node 1
 /// is the root; node 2 and handle 1 are what the first CREATE returns on a
-/// fresh file system.
+/// fresh file system (so MKDIR comes after the file's requests).
 fn requests() -> Vec<(&'static str, u32, u64, Vec<u8>)> {
     let write = WriteIn {
         fh: 1,
@@ -25,10 +25,12 @@ fn requests() -> Vec<(&'static str, u32, u64, Vec<u8>)> {
         size: 5,
         ..Default::default()
     };
+    // 1 KiB: seeds are sent with a 4 KiB reply buffer, and a READ whose
+    // reply cannot fit is refused.
     let read = ReadIn {
         fh: 1,
         offset: 0,
-        size: 4096,
+        size: 1024,
         ..Default::default()
     };
     let lk = LkIn {
@@ -49,19 +51,6 @@ fn requests() -> Vec<(&'static str, u32, u64, Vec<u8>)> {
     vec![
         ("lookup", 1, 1, b"f\0".to_vec()),
         ("getattr", 3, 1, GetattrIn::default().as_bytes().to_vec()),
-        (
-            "mkdir",
-            9,
-            1,
-            cat(&[
-                MkdirIn {
-                    mode: 0o755,
-                    umask: 0o22,
-                }
-                .as_bytes(),
-                b"d\0",
-            ]),
-        ),
         (
             "create",
             35,
@@ -135,6 +124,19 @@ fn requests() -> Vec<(&'static str, u32, u64, Vec<u8>)> {
         ),
         ("link", 13, 1, cat(&[&2u64.to_le_bytes()[..], b"h\0"])),
         ("unlink", 10, 1, b"g\0".to_vec()),
+        (
+            "mkdir",
+            9,
+            1,
+            cat(&[
+                MkdirIn {
+                    mode: 0o755,
+                    umask: 0o22,
+                }
+                .as_bytes(),
+                b"d\0",
+            ]),
+        ),
         ("rmdir", 11, 1, b"d\0".to_vec()),
         ("statfs", 17, 1, Vec::new()),
         ("access", 34, 1, [4u8, 0, 0, 0, 0, 0, 0, 0].to_vec()),
