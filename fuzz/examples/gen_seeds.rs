@@ -1,4 +1,4 @@
-//! Writes the committed seed corpora: `cargo +nightly run --bin gen_seeds`
+//! Writes the committed seed corpora: `cargo +nightly run --example gen_seeds`
 //! from `fuzz/` rewrites `fuzz/seeds/<target>/`. Every seed is a valid
 //! request (or sequence of requests) as a 7.41 kernel would send it.
 
