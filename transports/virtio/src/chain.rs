@@ -438,6 +438,7 @@ impl ReplySink for ChainWriter<'_, '_> {
 
 #[cfg(all(test, feature = "std"))]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::desc::F_WRITE;
     use crate::mem::OwnedMemory;

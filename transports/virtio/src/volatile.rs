@@ -178,6 +178,7 @@ pub(crate) unsafe fn volatile_write(dst: *mut u8, src: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn view(buf: &mut [u8]) -> GuestSlice<'_> {
