@@ -6,8 +6,8 @@
 # 2 GiB of RSS; any of these fails the target, and the reproducer is kept in
 # fuzz/artifacts/<target>/. Built in cargo-fuzz's default mode: release with
 # debug assertions and overflow checks, AddressSanitizer.
-# Installs the nightly toolchain (rustup) and cargo-fuzz (crates.io) when
-# missing. Prints every check and a final "N passed, M failed" line.
+# Installs g++ (apt, for libFuzzer), the nightly toolchain (rustup) and
+# cargo-fuzz (crates.io) when missing. Prints every check and a final "N passed, M failed" line.
 # Time: one build (~3 min on 2 cores) plus 60 s per target.
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,6 +35,15 @@ finish() {
     exit
 }
 
+# libfuzzer-sys builds libFuzzer from C++ sources.
+if ! command -v c++ >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q g++ >/dev/null 2>&1 ||
+        { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q g++ >/dev/null 2>&1; }
+    command -v c++ >/dev/null
+    check "install g++" $?
+    [ "$failed" = 0 ] || finish
+fi
 if ! cargo +nightly --version >/dev/null 2>&1; then
     timeout 900 rustup toolchain install nightly --profile minimal
     check "install nightly" $?
