@@ -183,7 +183,7 @@ impl<F: FileSystem> FuseDispatcher<F> {
             opcode,
             Some(Opcode::FORGET | Opcode::BATCH_FORGET | Opcode::INTERRUPT | Opcode::NOTIFY_REPLY)
         );
-        let result = self.handle_inner(now, &header, opcode, req, reply);
+        let result = self.handle_inner(now, &head, &header, opcode, req, reply);
         let outcome = match result {
             Ok(Some(n)) => Outcome::Reply(n),
             Ok(None) => Outcome::NoReply,
@@ -224,17 +224,18 @@ impl<F: FileSystem> FuseDispatcher<F> {
         self.stats.record(opcode, error, dropped, latency);
     }
 
+    /// `head` is the header as copied once out of `req` (guest memory may
+    /// change under a second read: everything is decided from this copy).
     fn handle_inner(
         &self,
         now: Instant,
+        head: &[u8; IN_HEADER_LEN],
         header: &InHeader,
         opcode: Option<Opcode>,
         req: &dyn RequestSource,
         reply: &mut dyn ReplySink,
     ) -> Result<Option<usize>, Errno> {
-        let mut head = [0u8; IN_HEADER_LEN];
-        req.read_at(0, &mut head)?;
-        let frame = Frame::parse(&head, req.len())?;
+        let frame = Frame::parse(head, req.len())?;
         let opcode = opcode.ok_or(Errno::ENOSYS)?;
         let minor = self.session.minor.load(Ordering::Acquire);
         if minor == 0 && opcode != Opcode::INIT {

@@ -1,17 +1,23 @@
 //! Descriptor chains (virtio 1.2 §2.7.5, §2.7.5.3): walking a chain from its
-//! head through direct and indirect descriptors into host slices, and the
-//! reader / writer that present them to the FUSE core.
+//! head through direct and indirect descriptors into [`GuestSlice`] views of
+//! guest memory, and the reader / writer that present them to the FUSE core.
 //!
 //! A chain is refused, never followed, when it loops or is longer than the
 //! queue (or its indirect table) allows, when a descriptor points outside
 //! guest memory or its lengths overflow, when it nests indirect tables, places
 //! a readable buffer after a writable one, or has writable buffers that
-//! overlap other buffers of the chain (which would alias `&mut` slices).
+//! overlap other buffers of the chain.
+//!
+//! The reader and writer copy with volatile accesses ([`GuestSlice`]); only
+//! the core's zero-copy slice batches (`with_slices`, `with_slices_mut`) see
+//! Rust slices over guest memory, for the duration of one callback (see the
+//! crate docs, "Guest memory is not Rust memory").
 
 use crate::desc::{DESC_SIZE, Descriptor, F_INDIRECT, F_NEXT};
 use crate::mem::{GuestAddress, GuestMemory, MemError, offset};
+use crate::volatile::GuestSlice;
 use arcbox_fs::Errno;
-use arcbox_fs::io::{ReplySink, RequestSource, SgList, SgListMut};
+use arcbox_fs::io::{MAX_SEGMENTS, ReplySink, RequestSource};
 use heapless::Vec as HVec;
 
 /// Default segment capacity of a chain: a 1 MiB WRITE or READ in 4 KiB pages
@@ -58,12 +64,12 @@ pub struct DescTable {
     pub indirect: bool,
 }
 
-/// A resolved chain: its head index and its buffers as host slices, readable
-/// ones first. `N` bounds the number of segments (no allocation).
+/// A resolved chain: its head index and its buffers as guest memory views,
+/// readable ones first. `N` bounds the number of segments (no allocation).
 pub struct DescriptorChain<'m, const N: usize = DEFAULT_MAX_SEGMENTS> {
     head: u16,
-    readable: HVec<&'m [u8], N>,
-    writable: HVec<&'m mut [u8], N>,
+    readable: HVec<GuestSlice<'m>, N>,
+    writable: HVec<GuestSlice<'m>, N>,
     read_len: u32,
     write_len: u32,
 }
@@ -185,41 +191,29 @@ impl<'m, const N: usize> DescriptorChain<'m, N> {
                 return Err(ChainError::Memory(MemError::OutOfRange));
             }
             done += n;
+            // SAFETY: `translate` promised `n` valid bytes at `p` for 'm,
+            // reachable only through raw pointers (its contract).
+            let seg = unsafe { GuestSlice::new(p, n) };
             if d.is_write() {
-                let start = p.as_ptr() as usize;
-                let end = start.checked_add(n).ok_or(ChainError::LengthOverflow)?;
-                let overlaps = |s: &[u8]| {
-                    let a = s.as_ptr() as usize;
-                    a < end && start < a.saturating_add(s.len())
-                };
-                if self.readable.iter().any(|s| overlaps(s))
-                    || self.writable.iter().any(|s| overlaps(s))
+                // A writable buffer must not alias any other buffer: a reply
+                // would otherwise overwrite request bytes still to be read.
+                if self
+                    .readable
+                    .iter()
+                    .chain(self.writable.iter())
+                    .any(|s| s.overlaps(&seg))
                 {
                     return Err(ChainError::Overlap);
                 }
-                // SAFETY: `translate` promised `n` valid bytes at `p` for 'm;
-                // the range overlaps no other slice of this chain (checked
-                // above), and the driver hands the buffer to the device until
-                // it is returned in the used ring (§2.7.13), so this is the
-                // only reference the device makes to these bytes.
-                let s = unsafe { core::slice::from_raw_parts_mut(p.as_ptr(), n) };
                 self.writable
-                    .push(s)
+                    .push(seg)
                     .map_err(|_| ChainError::TooManySegments)?;
             } else {
-                let start = p.as_ptr() as usize;
-                let end = start.checked_add(n).ok_or(ChainError::LengthOverflow)?;
-                if self.writable.iter().any(|s| {
-                    let a = s.as_ptr() as usize;
-                    a < end && start < a.saturating_add(s.len())
-                }) {
+                if self.writable.iter().any(|s| s.overlaps(&seg)) {
                     return Err(ChainError::Overlap);
                 }
-                // SAFETY: `translate` promised `n` valid bytes at `p` for 'm;
-                // no `&mut` slice of this chain covers them (checked above).
-                let s = unsafe { core::slice::from_raw_parts(p.as_ptr(), n) };
                 self.readable
-                    .push(s)
+                    .push(seg)
                     .map_err(|_| ChainError::TooManySegments)?;
             }
         }
@@ -249,18 +243,84 @@ impl<'m, const N: usize> DescriptorChain<'m, N> {
                 len: self.read_len as usize,
             },
             ChainWriter {
-                segs: &mut self.writable,
+                segs: &self.writable,
                 len: self.write_len as usize,
             },
         )
     }
 }
 
-/// The device-readable buffers of a chain as a [`RequestSource`] (zero-copy:
-/// slice batches point into guest memory).
+/// Presents `[off, off + len)` of `segs` to `call` in batches of at most
+/// [`MAX_SEGMENTS`] views, with the stopping rules of
+/// [`RequestSource::with_slices`]: stop when `call` uses less than its batch,
+/// or on its error (returned only if nothing was used before). Returns the
+/// bytes used; the caller has checked the range.
+fn for_batches<'m>(
+    segs: &[GuestSlice<'m>],
+    off: usize,
+    len: usize,
+    call: &mut dyn FnMut(&[GuestSlice<'m>]) -> Result<usize, Errno>,
+) -> Result<usize, Errno> {
+    let mut skip = off;
+    let mut want = len;
+    let mut done = 0usize;
+    let mut batch: HVec<GuestSlice<'m>, MAX_SEGMENTS> = HVec::new();
+    let mut batch_len = 0usize;
+    let mut flush = |batch: &mut HVec<GuestSlice<'m>, MAX_SEGMENTS>,
+                     batch_len: usize,
+                     done: &mut usize|
+     -> Result<bool, Errno> {
+        let n = match call(batch) {
+            Ok(n) => n.min(batch_len),
+            Err(_) if *done > 0 => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        *done += n;
+        batch.clear();
+        Ok(n == batch_len)
+    };
+    for seg in segs {
+        if want == 0 {
+            break;
+        }
+        if skip >= seg.len() {
+            skip -= seg.len();
+            continue;
+        }
+        let take = (seg.len() - skip).min(want);
+        let Some(view) = seg.subslice(skip, take) else {
+            break;
+        };
+        skip = 0;
+        want -= take;
+        if batch.is_full() {
+            if !flush(&mut batch, batch_len, &mut done)? {
+                return Ok(done);
+            }
+            batch_len = 0;
+        }
+        // Cannot fail: the batch has room (emptied just above if full).
+        let _ = batch.push(view);
+        batch_len += take;
+    }
+    if !batch.is_empty() {
+        flush(&mut batch, batch_len, &mut done)?;
+    }
+    Ok(done)
+}
+
+fn check_range(off: usize, len: usize, total: usize, err: Errno) -> Result<(), Errno> {
+    match off.checked_add(len) {
+        Some(end) if end <= total => Ok(()),
+        _ => Err(err),
+    }
+}
+
+/// The device-readable buffers of a chain as a [`RequestSource`]. Copies
+/// are volatile; slice batches point into guest memory (zero-copy).
 #[derive(Debug)]
 pub struct ChainReader<'c, 'm> {
-    segs: &'c [&'m [u8]],
+    segs: &'c [GuestSlice<'m>],
     len: usize,
 }
 
@@ -270,7 +330,25 @@ impl RequestSource for ChainReader<'_, '_> {
     }
 
     fn read_at(&self, off: usize, buf: &mut [u8]) -> Result<(), Errno> {
-        SgList::new(self.segs).read_at(off, buf)
+        check_range(off, buf.len(), self.len, Errno::EINVAL)?;
+        let mut skip = off;
+        let mut done = 0usize;
+        for seg in self.segs {
+            if done == buf.len() {
+                break;
+            }
+            if skip >= seg.len() {
+                skip -= seg.len();
+                continue;
+            }
+            let take = (seg.len() - skip).min(buf.len() - done);
+            if !seg.read_to(skip, &mut buf[done..done + take]) {
+                return Err(Errno::EINVAL);
+            }
+            skip = 0;
+            done += take;
+        }
+        Ok(())
     }
 
     fn with_slices(
@@ -279,15 +357,32 @@ impl RequestSource for ChainReader<'_, '_> {
         len: usize,
         f: &mut dyn FnMut(&[&[u8]]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
-        SgList::new(self.segs).with_slices(off, len, f)
+        check_range(off, len, self.len, Errno::EINVAL)?;
+        for_batches(self.segs, off, len, &mut |batch| {
+            let mut refs: HVec<&[u8], MAX_SEGMENTS> = HVec::new();
+            for g in batch {
+                // SAFETY: the core's slice batches are Rust slices, so this is the
+                // one place the crate forms references to guest memory: for the
+                // duration of `f` only, over bytes the driver handed to the device
+                // until the chain is used (§2.7.13), which no writable buffer of
+                // this chain overlaps (checked in `resolve`). The host passes them
+                // to `pwritev` (the kernel reads them). A guest that changes them
+                // meanwhile breaks the promise of `&[u8]`: see the crate docs.
+                let r = unsafe { core::slice::from_raw_parts(g.as_ptr().cast_const(), g.len()) };
+                // Cannot fail: batches hold at most `MAX_SEGMENTS` views.
+                let _ = refs.push(r);
+            }
+            f(&refs)
+        })
     }
 }
 
-/// The device-writable buffers of a chain as a [`ReplySink`] (zero-copy: a
-/// host's `preadv` fills guest memory directly).
+/// The device-writable buffers of a chain as a [`ReplySink`]. Copies are
+/// volatile; slice batches point into guest memory (zero-copy: a host's
+/// `preadv` fills guest memory directly).
 #[derive(Debug)]
 pub struct ChainWriter<'c, 'm> {
-    segs: &'c mut [&'m mut [u8]],
+    segs: &'c [GuestSlice<'m>],
     len: usize,
 }
 
@@ -297,7 +392,25 @@ impl ReplySink for ChainWriter<'_, '_> {
     }
 
     fn write_at(&mut self, off: usize, bytes: &[u8]) -> Result<(), Errno> {
-        SgListMut::new(self.segs).write_at(off, bytes)
+        check_range(off, bytes.len(), self.len, Errno::ERANGE)?;
+        let mut skip = off;
+        let mut done = 0usize;
+        for seg in self.segs {
+            if done == bytes.len() {
+                break;
+            }
+            if skip >= seg.len() {
+                skip -= seg.len();
+                continue;
+            }
+            let take = (seg.len() - skip).min(bytes.len() - done);
+            if !seg.write_from(skip, &bytes[done..done + take]) {
+                return Err(Errno::ERANGE);
+            }
+            skip = 0;
+            done += take;
+        }
+        Ok(())
     }
 
     fn with_slices_mut(
@@ -306,6 +419,115 @@ impl ReplySink for ChainWriter<'_, '_> {
         len: usize,
         f: &mut dyn FnMut(&mut [&mut [u8]]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
-        SgListMut::new(self.segs).with_slices_mut(off, len, f)
+        check_range(off, len, self.len, Errno::ERANGE)?;
+        for_batches(self.segs, off, len, &mut |batch| {
+            let mut refs: HVec<&mut [u8], MAX_SEGMENTS> = HVec::new();
+            for g in batch {
+                // SAFETY: as in `ChainReader::with_slices`, for the writable
+                // buffers: they overlap no other buffer of the chain (checked in
+                // `resolve`) and `&mut self` keeps a second batch from coexisting;
+                // the host passes them to `preadv` (the kernel writes them).
+                let r = unsafe { core::slice::from_raw_parts_mut(g.as_ptr(), g.len()) };
+                // Cannot fail: batches hold at most `MAX_SEGMENTS` views.
+                let _ = refs.push(r);
+            }
+            f(&mut refs)
+        })
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::desc::F_WRITE;
+    use crate::mem::OwnedMemory;
+    use std::vec::Vec;
+
+    const BASE: u64 = 0x1_0000;
+
+    /// A table at `BASE` of `n` 1-byte readable descriptors then `m` 1-byte
+    /// writable ones, buffers at `BASE + 0x1000 + i`.
+    fn table(mem: &OwnedMemory, n: u16, m: u16) -> DescTable {
+        for i in 0..n + m {
+            let d = Descriptor {
+                addr: BASE + 0x1000 + u64::from(i),
+                len: 1,
+                flags: if i + 1 < n + m { F_NEXT } else { 0 } | if i >= n { F_WRITE } else { 0 },
+                next: i + 1,
+            };
+            mem.write(BASE + u64::from(i) * DESC_SIZE as u64, &d.to_bytes())
+                .unwrap();
+        }
+        DescTable {
+            addr: BASE,
+            size: n + m,
+            indirect: false,
+        }
+    }
+
+    #[test]
+    fn reader_and_writer_copy_across_segments_and_batches() {
+        let mem = OwnedMemory::new(BASE, 0x2000).unwrap();
+        let bytes: Vec<u8> = (0..40u8).collect();
+        mem.write(BASE + 0x1000, &bytes).unwrap();
+        let t = table(&mem, 40, 40);
+        let mut chain: DescriptorChain<'_, 80> = t.resolve(&mem, 0).unwrap();
+        assert_eq!((chain.readable_len(), chain.writable_len()), (40, 40));
+        let (r, mut w) = chain.split();
+        let mut buf = [0u8; 38];
+        r.read_at(1, &mut buf).unwrap();
+        assert_eq!(&buf[..], &bytes[1..39]);
+        assert_eq!(r.read_at(3, &mut buf), Err(Errno::EINVAL));
+        assert_eq!(r.read_at(usize::MAX, &mut buf), Err(Errno::EINVAL));
+        // 39 one-byte segments: a batch of MAX_SEGMENTS then the rest.
+        let mut seen = Vec::new();
+        let n = r
+            .with_slices(1, 39, &mut |batch| {
+                assert!(batch.len() <= MAX_SEGMENTS);
+                seen.push(batch.len());
+                Ok(batch.iter().map(|s| s.len()).sum())
+            })
+            .unwrap();
+        assert_eq!((n, seen), (39, std::vec![MAX_SEGMENTS, 39 - MAX_SEGMENTS]));
+        // A callback that stops early ends the walk.
+        let n = r.with_slices(0, 40, &mut |_| Ok(3)).unwrap();
+        assert_eq!(n, 3);
+        w.write_at(2, &[9; 38]).unwrap();
+        assert_eq!(w.write_at(3, &[9; 38]), Err(Errno::ERANGE));
+        let n = w
+            .with_slices_mut(0, 2, &mut |batch| {
+                for s in batch.iter_mut() {
+                    s.fill(7);
+                }
+                Ok(2)
+            })
+            .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(w.with_slices_mut(0, 41, &mut |_| Ok(0)), Err(Errno::ERANGE));
+        let mut out = [0u8; 40];
+        mem.read(BASE + 0x1000 + 40, &mut out).unwrap();
+        assert_eq!(&out[..2], &[7, 7]);
+        assert!(out[2..].iter().all(|&b| b == 9));
+    }
+
+    #[test]
+    fn writable_buffers_may_not_alias_and_segments_are_bounded() {
+        let mem = OwnedMemory::new(BASE, 0x2000).unwrap();
+        let t = table(&mem, 2, 2);
+        // The second writable buffer onto the first readable one.
+        let d = Descriptor {
+            addr: BASE + 0x1000,
+            len: 1,
+            flags: F_WRITE,
+            next: 0,
+        };
+        mem.write(BASE + 3 * DESC_SIZE as u64, &d.to_bytes())
+            .unwrap();
+        let e = t.resolve::<_, 8>(&mem, 0).unwrap_err();
+        assert_eq!(e, ChainError::Overlap);
+        let t = table(&mem, 4, 0);
+        let e = t.resolve::<_, 3>(&mem, 0).unwrap_err();
+        assert_eq!(e, ChainError::TooManySegments);
     }
 }

@@ -5,13 +5,38 @@
 //!   of guest physical ranges, possibly over several mapped regions), with
 //!   [`RegionMemory`] over plain regions.
 //! - [`queue`]: split virtqueues (virtio 1.2 §2.7) with `VIRTIO_F_EVENT_IDX`.
+//! - [`volatile`]: [`GuestSlice`], the raw view of guest memory and its
+//!   volatile copies.
 //! - [`chain`]: descriptor chains (direct and indirect) resolved into guest
-//!   slices and presented to the FUSE core as its `RequestSource` /
+//!   memory views and presented to the FUSE core as its `RequestSource` /
 //!   `ReplySink` (zero-copy: a host's `preadv` lands in guest memory).
 //! - [`fs`]: the virtio-fs device (§5.11): tag, hiprio and request queues.
 //! - [`mmio`]: the virtio-mmio register model (§4.2, version 2).
 //! - with `std`, [`pool`]: workers that serve queues in parallel and complete
 //!   requests out of order.
+//!
+//! # Guest memory is not Rust memory
+//!
+//! The guest (or another worker serving an overlapping chain) may change any
+//! byte of guest memory at any moment, so this crate never keeps a Rust
+//! reference to it: a reference promises the compiler the bytes are stable.
+//! Rings are accessed with atomics ([`GuestMemory::load_u16`] and friends),
+//! buffers through [`GuestSlice`] (a pointer and a length) with volatile
+//! copies at the edges, each value copied out once and validated on the copy
+//! (the FUSE dispatcher reads a request header once).
+//!
+//! The one exception is the FUSE core's zero-copy slice batches
+//! ([`RequestSource::with_slices`](arcbox_fs::RequestSource::with_slices),
+//! [`ReplySink::with_slices_mut`](arcbox_fs::ReplySink::with_slices_mut)),
+//! whose callbacks take `&[u8]` / `&mut [u8]`: [`ChainReader`] and
+//! [`ChainWriter`] form those slices for the duration of one callback, over
+//! buffers the driver handed to the device (§2.7.13) that no writable buffer
+//! of the chain overlaps, and the hosts pass them straight to
+//! `pwritev(2)` / `preadv(2)` (only the kernel touches the bytes) or copy
+//! them once (the passthrough's write combiner, an in-memory host). Such Rust
+//! code relies on the guest not racing its own request; removing this
+//! exception needs an iovec-like batch type in the core (`arcbox_fs::io`)
+//! and in the hosts' `preadv` / `pwritev` calls.
 //!
 //! # Embedding in a VMM
 //!
@@ -68,6 +93,7 @@ pub mod mmio;
 pub mod pool;
 pub mod queue;
 mod sync;
+pub mod volatile;
 
 pub use chain::{ChainError, ChainReader, ChainWriter, DescTable, DescriptorChain};
 pub use completion::Inflight;
@@ -81,3 +107,4 @@ pub use mmio::{MmioAction, Refusal, VirtioMmio};
 pub use pool::{Notifier, WorkerPool};
 pub use queue::{ConfigError, QueueError, SplitQueue};
 pub use sync::SpinLock;
+pub use volatile::GuestSlice;

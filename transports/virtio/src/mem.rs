@@ -8,6 +8,7 @@
 //! [`GuestRegion`]s; [`OwnedMemory`] (with `std`) is a zeroed allocation for
 //! tests.
 
+use crate::volatile::{volatile_read, volatile_write};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 
@@ -59,7 +60,7 @@ pub unsafe trait GuestMemory: Sync {
     /// [`MemError::Overflow`] if `addr + len` overflows.
     fn translate(&self, addr: GuestAddress, len: usize) -> Result<(NonNull<u8>, usize), MemError>;
 
-    /// Copies `buf.len()` bytes from guest address `addr`.
+    /// Copies `buf.len()` bytes from guest address `addr` (volatile reads).
     ///
     /// Errors: as [`translate`](Self::translate), for any part of the range;
     /// `buf` is unspecified then.
@@ -75,13 +76,13 @@ pub unsafe trait GuestMemory: Sync {
             }
             // SAFETY: `translate` promised `n` readable bytes at `p`; `buf`
             // has `want >= n` bytes from `done`; guest memory never overlaps `buf`.
-            unsafe { core::ptr::copy_nonoverlapping(p.as_ptr(), buf.as_mut_ptr().add(done), n) };
+            unsafe { volatile_read(p.as_ptr(), &mut buf[done..done + n]) };
             done += n;
         }
         Ok(())
     }
 
-    /// Copies `buf` to guest address `addr`.
+    /// Copies `buf` to guest address `addr` (volatile writes).
     ///
     /// Errors: as [`translate`](Self::translate); a prefix may be written then.
     fn write(&self, addr: GuestAddress, buf: &[u8]) -> Result<(), MemError> {
@@ -96,7 +97,7 @@ pub unsafe trait GuestMemory: Sync {
             }
             // SAFETY: `translate` promised `n` writable bytes at `p`; `buf`
             // has `want >= n` bytes from `done`; guest memory never overlaps `buf`.
-            unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr().add(done), p.as_ptr(), n) };
+            unsafe { volatile_write(p.as_ptr(), &buf[done..done + n]) };
             done += n;
         }
         Ok(())

@@ -1,0 +1,219 @@
+//! Guest memory seen from Rust: a raw view that promises nothing about
+//! stability, and the volatile copies that are the only way Rust code reads
+//! or writes through it (as rust-vmm vm-memory's `VolatileSlice`).
+//!
+//! The guest, or another worker serving an overlapping chain, may change guest
+//! memory at any moment. A Rust reference (`&[u8]`, `&mut [u8]`) promises the
+//! compiler that the bytes do not change (or are not seen by anyone else)
+//! while it lives, so references to guest memory would be undefined
+//! behaviour. A [`GuestSlice`] is a pointer and a length; bytes move in and
+//! out with [`GuestSlice::read_to`] / [`GuestSlice::write_from`], volatile
+//! accesses the compiler may neither elide, merge, nor repeat. The header of a
+//! request is therefore copied once, and what the dispatcher decides is
+//! decided on its copy.
+
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+/// `len` bytes of guest memory at a host address, valid while `'m` (the
+/// borrow of the [`GuestMemory`](crate::GuestMemory) it was translated from)
+/// lasts. Copying the view copies the address, not the bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct GuestSlice<'m> {
+    ptr: NonNull<u8>,
+    len: usize,
+    _mem: PhantomData<&'m ()>,
+}
+
+// SAFETY: a `GuestSlice` is an address and a length; every access through it
+// is a volatile copy that tolerates concurrent changes (the memory is shared
+// with the guest anyway), so sharing or sending the address is sound.
+unsafe impl Send for GuestSlice<'_> {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for GuestSlice<'_> {}
+
+impl<'m> GuestSlice<'m> {
+    /// A view of `len` bytes at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be valid for volatile reads and writes of `len` bytes for
+    /// `'m`, and no Rust reference may cover those bytes during `'m` (the
+    /// contract of [`GuestMemory::translate`](crate::GuestMemory::translate)).
+    pub unsafe fn new(ptr: NonNull<u8>, len: usize) -> Self {
+        GuestSlice {
+            ptr,
+            len,
+            _mem: PhantomData,
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the view is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The host address of the first byte (for an `iovec`: the kernel may
+    /// access guest memory, Rust code only through this type).
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// The view of bytes `[off, off + len)`, or `None` if that is not inside.
+    pub fn subslice(&self, off: usize, len: usize) -> Option<GuestSlice<'m>> {
+        let end = off.checked_add(len)?;
+        if end > self.len {
+            return None;
+        }
+        // SAFETY: `off <= self.len`, so the pointer stays inside the view.
+        let ptr = unsafe { self.ptr.add(off) };
+        Some(GuestSlice {
+            ptr,
+            len,
+            _mem: PhantomData,
+        })
+    }
+
+    /// Whether the two views share a byte of host memory.
+    pub fn overlaps(&self, other: &GuestSlice<'_>) -> bool {
+        let (a, b) = (self.ptr.as_ptr() as usize, other.ptr.as_ptr() as usize);
+        a < b.saturating_add(other.len) && b < a.saturating_add(self.len)
+    }
+
+    /// Copies bytes `[off, off + buf.len())` of the view into `buf`.
+    ///
+    /// Returns `false` (copying nothing) if the range is not inside the view.
+    pub fn read_to(&self, off: usize, buf: &mut [u8]) -> bool {
+        let Some(src) = self.subslice(off, buf.len()) else {
+            return false;
+        };
+        // SAFETY: `src` is inside the view (valid for volatile reads, the
+        // constructor's contract); `buf` is Rust memory, never guest memory.
+        unsafe { volatile_read(src.ptr.as_ptr(), buf) };
+        true
+    }
+
+    /// Copies `buf` to bytes `[off, off + buf.len())` of the view.
+    ///
+    /// Returns `false` (copying nothing) if the range is not inside the view.
+    pub fn write_from(&self, off: usize, buf: &[u8]) -> bool {
+        let Some(dst) = self.subslice(off, buf.len()) else {
+            return false;
+        };
+        // SAFETY: as in `read_to`, for writes.
+        unsafe { volatile_write(dst.ptr.as_ptr(), buf) };
+        true
+    }
+}
+
+/// Word size of the aligned middle part of a copy.
+const WORD: usize = core::mem::size_of::<u64>();
+
+/// Copies `dst.len()` bytes from `src` with volatile reads: bytes up to an
+/// 8-byte boundary of `src`, then aligned `u64`s, then the tail bytes.
+///
+/// # Safety
+///
+/// `src` must be valid for reads of `dst.len()` bytes, and `dst` must not
+/// overlap them.
+pub(crate) unsafe fn volatile_read(src: *const u8, dst: &mut [u8]) {
+    let n = dst.len();
+    let head = src.align_offset(WORD).min(n);
+    let mut i = 0;
+    while i < head {
+        // SAFETY: `i < n`; the caller promised `n` readable bytes.
+        dst[i] = unsafe { src.add(i).read_volatile() };
+        i += 1;
+    }
+    while i + WORD <= n {
+        // SAFETY: `src + i` is 8-aligned (`head` aligned it) and in range.
+        let w = unsafe { src.add(i).cast::<u64>().read_volatile() };
+        dst[i..i + WORD].copy_from_slice(&w.to_ne_bytes());
+        i += WORD;
+    }
+    while i < n {
+        // SAFETY: `i < n`.
+        dst[i] = unsafe { src.add(i).read_volatile() };
+        i += 1;
+    }
+}
+
+/// Copies `src` to `dst` with volatile writes (the mirror of [`volatile_read`]).
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of `src.len()` bytes, and `src` must not
+/// overlap them.
+pub(crate) unsafe fn volatile_write(dst: *mut u8, src: &[u8]) {
+    let n = src.len();
+    let head = dst.align_offset(WORD).min(n);
+    let mut i = 0;
+    while i < head {
+        // SAFETY: `i < n`; the caller promised `n` writable bytes.
+        unsafe { dst.add(i).write_volatile(src[i]) };
+        i += 1;
+    }
+    while i + WORD <= n {
+        let mut w = [0u8; WORD];
+        w.copy_from_slice(&src[i..i + WORD]);
+        // SAFETY: `dst + i` is 8-aligned and in range.
+        unsafe {
+            dst.add(i)
+                .cast::<u64>()
+                .write_volatile(u64::from_ne_bytes(w))
+        };
+        i += WORD;
+    }
+    while i < n {
+        // SAFETY: `i < n`.
+        unsafe { dst.add(i).write_volatile(src[i]) };
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn view(buf: &mut [u8]) -> GuestSlice<'_> {
+        // SAFETY: the test's buffer is only accessed through the view below.
+        unsafe { GuestSlice::new(NonNull::new(buf.as_mut_ptr()).unwrap(), buf.len()) }
+    }
+
+    #[test]
+    fn copies_at_every_alignment_and_length_round_trip() {
+        let mut mem = [0u8; 64];
+        let g = view(&mut mem);
+        let src: [u8; 40] = core::array::from_fn(|i| i as u8 + 1);
+        for off in 0..9 {
+            for len in [0, 1, 7, 8, 9, 17, 31] {
+                assert!(g.write_from(off, &src[..len]));
+                let mut out = [0u8; 40];
+                assert!(g.read_to(off, &mut out[..len]));
+                assert_eq!(out[..len], src[..len], "off {off} len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn ranges_are_checked() {
+        let mut mem = [0u8; 16];
+        let g = view(&mut mem);
+        let mut out = [0u8; 4];
+        assert!(g.read_to(12, &mut out));
+        assert!(!g.read_to(13, &mut out));
+        assert!(!g.read_to(usize::MAX, &mut out));
+        assert!(!g.write_from(usize::MAX - 1, &out));
+        assert!(g.subslice(16, 0).is_some());
+        assert!(g.subslice(17, 0).is_none());
+        let (a, b) = (g.subslice(0, 8).unwrap(), g.subslice(8, 8).unwrap());
+        assert!(!a.overlaps(&b));
+        assert!(a.overlaps(&g.subslice(7, 2).unwrap()));
+    }
+}
