@@ -45,6 +45,12 @@ pub struct LinuxHostConfig {
     pub file_handles: bool,
     /// Report host-side changes with inotify ([`Host::drain_changes`]).
     pub watch: bool,
+    /// Most directories watched with inotify at once; the least recently
+    /// used watch is evicted beyond it (an unwatched directory's cached
+    /// names are then trusted only for their timeouts). `None`:
+    /// [`DEFAULT_WATCH_CAP`](crate::DEFAULT_WATCH_CAP), or a quarter of
+    /// `/proc/sys/fs/inotify/max_user_watches` if that is smaller.
+    pub watch_cap: Option<usize>,
     /// Raise the soft `RLIMIT_NOFILE` to the hard limit at construction.
     pub raise_nofile: bool,
     /// Resolve names with `openat2` (`RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
@@ -60,6 +66,7 @@ impl Default for LinuxHostConfig {
             fd_cache_capacity: None,
             file_handles: true,
             watch: true,
+            watch_cap: None,
             raise_nofile: true,
             openat2: true,
         }
@@ -135,7 +142,7 @@ impl LinuxHost {
                 .clamp(16, 16384)
         });
         let watcher = if config.watch {
-            Watcher::new().ok()
+            Watcher::new(config.watch_cap.unwrap_or_else(default_watch_cap)).ok()
         } else {
             None
         };
@@ -172,6 +179,11 @@ impl LinuxHost {
     /// Number of directories watched for host changes.
     pub fn watched_dirs(&self) -> usize {
         self.shared.watcher.as_ref().map_or(0, |w| w.len())
+    }
+
+    /// Most directories watched at once (0 without a watcher).
+    pub fn watch_cap(&self) -> usize {
+        self.shared.watcher.as_ref().map_or(0, |w| w.cap())
     }
 
     fn creds(&self, creds: &Creds) -> CredsGuard {
@@ -742,5 +754,17 @@ fn set_mode(fd: &PathFd, file: Option<&File>, m: u32) -> Result<()> {
             AtFlags::empty(),
         )
         .wire(),
+    }
+}
+
+/// [`crate::DEFAULT_WATCH_CAP`], or a quarter of the per-user inotify watch
+/// limit (`/proc/sys/fs/inotify/max_user_watches`, inotify(7)) if smaller.
+fn default_watch_cap() -> usize {
+    let limit = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok());
+    match limit {
+        Some(l) => crate::DEFAULT_WATCH_CAP.min(l / 4).max(1),
+        None => crate::DEFAULT_WATCH_CAP,
     }
 }

@@ -10,7 +10,7 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::OFlags;
 use rustix::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How an inode is held.
 pub(crate) enum Repr {
@@ -37,8 +37,8 @@ pub struct Inode {
     typ: u32,
     key: HostKey,
     repr: Repr,
-    /// inotify watch descriptor this inode holds, or -1.
-    wd: AtomicI32,
+    /// Token of the inotify watch this inode holds, or 0.
+    watch: AtomicU64,
 }
 
 impl Inode {
@@ -49,7 +49,7 @@ impl Inode {
             typ,
             key,
             repr,
-            wd: AtomicI32::new(-1),
+            watch: AtomicU64::new(0),
         }
     }
 
@@ -119,25 +119,30 @@ impl Inode {
         }
     }
 
-    /// Starts watching this directory (once per inode).
+    /// Watches this directory, or marks its watch as just used; watches it
+    /// again if its watch was evicted (the watcher is bounded).
     pub(crate) fn watch(&self) {
         let Some(w) = &self.shared.watcher else {
             return;
         };
-        if self.typ != mode::S_IFDIR || self.wd.load(Ordering::Acquire) >= 0 {
+        if self.typ != mode::S_IFDIR {
+            return;
+        }
+        let old = self.watch.load(Ordering::Acquire);
+        if old != 0 && w.touch(old) {
             return;
         }
         let Ok(fd) = self.path_fd() else { return };
-        let Ok(wd) = w.add(ProcFdPath::new(fd.as_fd()).path(), self.key) else {
+        let Ok(token) = w.add(ProcFdPath::new(fd.as_fd()).path(), self.key) else {
             return;
         };
         if self
-            .wd
-            .compare_exchange(-1, wd, Ordering::AcqRel, Ordering::Acquire)
+            .watch
+            .compare_exchange(old, token, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
         {
             // Another thread watched it first; drop our extra hold.
-            w.release(wd);
+            w.release(token);
         }
     }
 }
@@ -147,10 +152,11 @@ impl Drop for Inode {
         if matches!(self.repr, Repr::Handle { .. }) {
             self.shared.cache.remove(self.id);
         }
-        let wd = self.wd.load(Ordering::Acquire);
-        if wd >= 0 {
+        let token = self.watch.load(Ordering::Acquire);
+        if token != 0 {
             if let Some(w) = &self.shared.watcher {
-                w.release(wd);
+                // A no-op if the watch was evicted.
+                w.release(token);
             }
         }
     }

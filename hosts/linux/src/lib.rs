@@ -58,3 +58,4 @@ pub use file::File;
 pub use host::{LinuxHost, LinuxHostConfig};
 pub use inode::Inode;
 pub use rlimit::raise_nofile_limit;
+pub use watch::DEFAULT_WATCH_CAP;
