@@ -133,6 +133,12 @@ pub enum HostChange<'a> {
     /// The inode's attributes or data changed; for a directory, any of its
     /// names may have changed too (watchers that cannot say which).
     Inode(HostKey),
+    /// Another process (not the server) changed this regular file's data or
+    /// attributes. Only watchers that can tell the server's own changes from
+    /// others' report it (Linux fanotify); a transport may then drop the
+    /// guest's cached pages (`FUSE_NOTIFY_INVAL_INODE`) without racing the
+    /// guest's own writes.
+    Data(HostKey),
     /// Events were lost: drop every cache.
     Overflow,
 }

@@ -75,8 +75,13 @@ pub enum Invalidation<'a> {
         /// The name.
         name: Name<'a>,
     },
-    /// The attributes or data of this node changed.
+    /// The attributes or data of this node changed, or (a directory) any of
+    /// its names, by anyone, possibly the guest itself through the server.
     Inode(NodeId),
+    /// Another host process changed this file's data or attributes (from
+    /// [`HostChange::Data`]): the guest's cached pages and attributes are
+    /// stale, and dropping them cannot race the guest's own writes.
+    Data(NodeId),
     /// Events were lost: everything may be stale.
     All,
 }
@@ -266,6 +271,11 @@ impl<H: Host> PassthroughFs<H> {
                     // For a directory (kqueue names no entry): every name in it.
                     d.bump_generation();
                     notify(Invalidation::Inode(d.nodeid));
+                }
+            }
+            HostChange::Data(key) => {
+                if let Some(d) = inodes.find_key(&key) {
+                    notify(Invalidation::Data(d.nodeid));
                 }
             }
             HostChange::Overflow => {

@@ -3,6 +3,7 @@
 use crate::creds::CredsGuard;
 use crate::dir::Dir;
 use crate::errno::{IntoWire, wire};
+use crate::fanotify::Fanotify;
 use crate::fdcache::PathFd;
 use crate::file::File;
 use crate::flags::io_flags;
@@ -51,6 +52,14 @@ pub struct LinuxHostConfig {
     /// [`DEFAULT_WATCH_CAP`](crate::DEFAULT_WATCH_CAP), or a quarter of
     /// `/proc/sys/fs/inotify/max_user_watches` if that is smaller.
     pub watch_cap: Option<usize>,
+    /// With `watch`: where the process may (`CAP_SYS_ADMIN`) and inodes
+    /// are held by file handle, watch the share's whole file system with
+    /// one fanotify mark instead of per-directory inotify watches; it also
+    /// tells changes by other processes from the server's own
+    /// ([`HostChange::Data`]). Falls back to inotify when fanotify fails.
+    /// Off by default: changes made by the server's own process (any
+    /// thread, including an embedding program's) are then never reported.
+    pub fanotify: bool,
     /// Raise the soft `RLIMIT_NOFILE` to the hard limit at construction.
     pub raise_nofile: bool,
     /// Resolve names with `openat2` (`RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
@@ -67,6 +76,7 @@ impl Default for LinuxHostConfig {
             file_handles: true,
             watch: true,
             watch_cap: None,
+            fanotify: false,
             raise_nofile: true,
             openat2: true,
         }
@@ -89,6 +99,7 @@ impl std::fmt::Debug for LinuxHost {
             .field("file_handles", &self.shared.handles)
             .field("privileged", &self.shared.privileged)
             .field("watcher", &self.shared.watcher.is_some())
+            .field("fanotify", &self.shared.fanotify.is_some())
             .finish()
     }
 }
@@ -141,7 +152,12 @@ impl LinuxHost {
                 .unwrap_or(usize::MAX)
                 .clamp(16, 16384)
         });
-        let watcher = if config.watch {
+        let fanotify = if config.watch && config.fanotify && handles {
+            Fanotify::new(root_dir.as_fd()).ok()
+        } else {
+            None
+        };
+        let watcher = if config.watch && fanotify.is_none() {
             Watcher::new(config.watch_cap.unwrap_or_else(default_watch_cap)).ok()
         } else {
             None
@@ -152,6 +168,7 @@ impl LinuxHost {
             handles,
             config.openat2,
             watcher,
+            fanotify,
         ));
         Ok(LinuxHost {
             shared,
@@ -179,6 +196,17 @@ impl LinuxHost {
     /// Number of directories watched for host changes.
     pub fn watched_dirs(&self) -> usize {
         self.shared.watcher.as_ref().map_or(0, |w| w.len())
+    }
+
+    /// Whether host changes are watched with one file-system-wide fanotify
+    /// mark (else with bounded inotify watches, or not at all).
+    pub fn uses_fanotify(&self) -> bool {
+        self.shared.fanotify.is_some()
+    }
+
+    /// Number of held inodes whose fanotify events are reported.
+    pub fn fanotify_inodes(&self) -> usize {
+        self.shared.fanotify.as_ref().map_or(0, |w| w.len())
     }
 
     /// Most directories watched at once (0 without a watcher).
@@ -731,13 +759,16 @@ impl Host for LinuxHost {
     }
 
     fn drain_changes(&self, f: &mut dyn FnMut(HostChange<'_>)) {
+        if let Some(w) = &self.shared.fanotify {
+            w.drain(f);
+        }
         if let Some(w) = &self.shared.watcher {
             w.drain(f);
         }
     }
 
     fn has_watcher(&self) -> bool {
-        self.shared.watcher.is_some()
+        self.shared.watcher.is_some() || self.shared.fanotify.is_some()
     }
 }
 

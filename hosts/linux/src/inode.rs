@@ -43,6 +43,9 @@ pub struct Inode {
 
 impl Inode {
     pub(crate) fn new(shared: Arc<Shared>, id: u64, typ: u32, key: HostKey, repr: Repr) -> Inode {
+        if let (Some(fan), Repr::Handle { handle, .. }) = (&shared.fanotify, &repr) {
+            fan.register(handle, key, typ);
+        }
         Inode {
             shared,
             id,
@@ -149,8 +152,11 @@ impl Inode {
 
 impl Drop for Inode {
     fn drop(&mut self) {
-        if matches!(self.repr, Repr::Handle { .. }) {
+        if let Repr::Handle { handle, .. } = &self.repr {
             self.shared.cache.remove(self.id);
+            if let Some(fan) = &self.shared.fanotify {
+                fan.unregister(handle);
+            }
         }
         let token = self.watch.load(Ordering::Acquire);
         if token != 0 {

@@ -38,6 +38,7 @@
 mod creds;
 mod dir;
 mod errno;
+mod fanotify;
 mod fdcache;
 mod file;
 mod flags;

@@ -4,6 +4,7 @@
 //! resolves a name and turns a path descriptor into an [`Inode`].
 
 use crate::errno::IntoWire;
+use crate::fanotify::Fanotify;
 use crate::fdcache::{FdCache, PathFd, retry_on_fd_pressure};
 use crate::inode::{Inode, Repr};
 use crate::proc::ProcFdPath;
@@ -42,8 +43,10 @@ pub(crate) struct Shared {
     pub(crate) privileged: bool,
     /// Whether the process has `CAP_FSETID` (writes keep set-id bits).
     pub(crate) fsetid: bool,
-    /// The inotify watcher, if enabled.
+    /// The inotify watcher, if enabled (and fanotify is not).
     pub(crate) watcher: Option<Watcher>,
+    /// The file-system-wide fanotify watcher, if enabled and permitted.
+    pub(crate) fanotify: Option<Fanotify>,
 }
 
 impl Shared {
@@ -54,6 +57,7 @@ impl Shared {
         handles: bool,
         openat2: bool,
         watcher: Option<Watcher>,
+        fanotify: Option<Fanotify>,
     ) -> Shared {
         Shared {
             proc_fd_dir,
@@ -65,6 +69,7 @@ impl Shared {
             privileged: crate::creds::can_switch(),
             fsetid: crate::killpriv::has_fsetid(),
             watcher,
+            fanotify,
         }
     }
 
