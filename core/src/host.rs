@@ -138,7 +138,14 @@ pub enum HostChange<'a> {
     /// others' report it (Linux fanotify); a transport may then drop the
     /// guest's cached pages (`FUSE_NOTIFY_INVAL_INODE`) without racing the
     /// guest's own writes.
-    Data(HostKey),
+    Data {
+        /// The file.
+        file: HostKey,
+        /// The directory and name it was changed under, when known (with
+        /// the writeback cache the guest kernel keeps its own file size
+        /// until its inode is dropped, which needs the name).
+        entry: Option<(HostKey, &'a [u8])>,
+    },
     /// Events were lost: drop every cache.
     Overflow,
 }

@@ -81,7 +81,13 @@ pub enum Invalidation<'a> {
     /// Another host process changed this file's data or attributes (from
     /// [`HostChange::Data`]): the guest's cached pages and attributes are
     /// stale, and dropping them cannot race the guest's own writes.
-    Data(NodeId),
+    Data {
+        /// The file's node id.
+        node: NodeId,
+        /// Its directory's node id and its name, when the host says and the
+        /// guest knows the directory.
+        entry: Option<(NodeId, Name<'a>)>,
+    },
     /// Events were lost: everything may be stale.
     All,
 }
@@ -273,9 +279,15 @@ impl<H: Host> PassthroughFs<H> {
                     notify(Invalidation::Inode(d.nodeid));
                 }
             }
-            HostChange::Data(key) => {
-                if let Some(d) = inodes.find_key(&key) {
-                    notify(Invalidation::Data(d.nodeid));
+            HostChange::Data { file, entry } => {
+                if let Some(d) = inodes.find_key(&file) {
+                    let entry = entry.and_then(|(dir, name)| {
+                        Some((inodes.find_key(&dir)?.nodeid, Name::new(name).ok()?))
+                    });
+                    notify(Invalidation::Data {
+                        node: d.nodeid,
+                        entry,
+                    });
                 }
             }
             HostChange::Overflow => {

@@ -218,7 +218,11 @@ fn report(ev: &Event<'_>, known: &HashMap<Fid, Known>, f: &mut dyn FnMut(HostCha
         if let Some(o) = find(obj) {
             let data = libc::FAN_MODIFY | libc::FAN_CLOSE_WRITE | libc::FAN_ATTRIB;
             if o.typ == mode::S_IFREG && ev.mask & data != 0 {
-                f(HostChange::Data(o.key));
+                let entry = ev.dfid_name.as_ref().and_then(|(dir, name)| {
+                    let d = find(dir)?;
+                    (!name.is_empty()).then_some((d.key, *name))
+                });
+                f(HostChange::Data { file: o.key, entry });
             } else if ev.mask & (libc::FAN_DELETE_SELF | libc::FAN_MOVE_SELF | libc::FAN_ATTRIB)
                 != 0
             {

@@ -27,7 +27,7 @@ fn drain(host: &LinuxHost) -> Vec<Seen> {
         out.push(match c {
             HostChange::Entry { dir, name } => Seen::Entry(dir, name.to_vec()),
             HostChange::Inode(k) => Seen::Inode(k),
-            HostChange::Data(k) => Seen::Data(k),
+            HostChange::Data { file, .. } => Seen::Data(file),
             HostChange::Overflow => Seen::Overflow,
         })
     });

@@ -59,6 +59,10 @@ pub struct Forwarded {
     /// Node of each `FUSE_NOTIFY_INVAL_INODE` (data changed by another
     /// host process, [`Invalidation::Data`]).
     pub inodes: Vec<u64>,
+    /// `(parent, name)` of each full `FUSE_NOTIFY_INVAL_ENTRY` (the name of
+    /// a file in `inodes`, so the kernel drops its inode and takes the
+    /// host's size on the next lookup).
+    pub dropped: Vec<(u64, Vec<u8>)>,
 }
 
 /// Drains the host's watcher through `fs` and pushes what the guest kernel
@@ -74,8 +78,13 @@ pub struct Forwarded {
 ///   i.e. fanotify) drops the kernel's cached pages and attributes
 ///   (`FUSE_NOTIFY_INVAL_INODE`, whole file). The kernel writes back dirty
 ///   pages before dropping them, and the guest's own writes never cause
-///   one, so it cannot race them. [`Invalidation::Inode`] (anyone's change,
-///   maybe the guest's own through the server) is not sent.
+///   one, so it cannot race them. With the writeback cache the kernel keeps
+///   its own file size for as long as it holds the inode, so the file's
+///   name is also invalidated in full (`d_invalidate`, the name of a
+///   regular file only): once the guest has no file open, the kernel drops
+///   the inode and takes the host's size on the next lookup.
+///   [`Invalidation::Inode`] (anyone's change, maybe the guest's own
+///   through the server) is not sent.
 /// - [`Invalidation::All`] sends nothing: entries and attributes then live
 ///   out their timeouts.
 ///
@@ -89,7 +98,12 @@ pub fn forward_host_changes<H: Host>(fs: &PassthroughFs<H>, notifier: &Notifier)
         Invalidation::Entry { parent, name } if expire_only => {
             out.entries.push((parent, name.as_bytes().to_vec()));
         }
-        Invalidation::Data(node) => out.inodes.push(node),
+        Invalidation::Data { node, entry } => {
+            out.inodes.push(node);
+            if let Some((parent, name)) = entry {
+                out.dropped.push((parent, name.as_bytes().to_vec()));
+            }
+        }
         _ => {}
     });
     out.inodes.sort_unstable();
@@ -103,6 +117,13 @@ pub fn forward_host_changes<H: Host>(fs: &PassthroughFs<H>, notifier: &Notifier)
     for &node in &out.inodes {
         // ENOENT: the kernel forgot the node; nothing to do.
         let _ = notifier.inval_inode(node);
+    }
+    out.dropped.sort_unstable();
+    out.dropped.dedup();
+    for (parent, name) in &out.dropped {
+        if let Ok(n) = Name::new(name) {
+            let _ = notifier.inval_entry(*parent, n, false);
+        }
     }
     out
 }
