@@ -48,8 +48,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A handle as fanotify reports it: type and bytes.
-type Fid = (i32, Box<[u8]>);
+/// A handle as fanotify reports it: its type (native-endian bytes), then
+/// its bytes; looked up by slice so that draining allocates nothing.
+type Fid = Box<[u8]>;
+
+/// Largest handle (`MAX_HANDLE_SZ`, fcntl.h).
+const MAX_HANDLE: usize = 128;
+
+/// Writes the [`Fid`] of (`handle_type`, `bytes`) into `buf`; `None` for a
+/// handle larger than any the kernel makes.
+fn fid_bytes<'b>(
+    buf: &'b mut [u8; 4 + MAX_HANDLE],
+    handle_type: i32,
+    bytes: &[u8],
+) -> Option<&'b [u8]> {
+    let n = 4 + bytes.len();
+    let out = buf.get_mut(..n)?;
+    out[..4].copy_from_slice(&handle_type.to_ne_bytes());
+    out[4..].copy_from_slice(bytes);
+    Some(out)
+}
 
 /// A held inode: identity, type bits, number of holders.
 #[derive(Clone, Copy)]
@@ -144,21 +162,29 @@ impl Fanotify {
     /// Reports events for the inode with handle `h` from now on (one hold;
     /// [`Fanotify::unregister`] drops it).
     pub(crate) fn register(&self, h: &FileHandle, key: HostKey, typ: u32) {
-        let fid = (h.handle_type(), h.bytes().into());
+        let mut buf = [0; 4 + MAX_HANDLE];
+        let Some(fid) = fid_bytes(&mut buf, h.handle_type(), h.bytes()) else {
+            return;
+        };
         let mut known = lock(&self.known);
-        let k = known.entry(fid).or_insert(Known { key, typ, holds: 0 });
+        let k = known
+            .entry(fid.into())
+            .or_insert(Known { key, typ, holds: 0 });
         k.key = key;
         k.holds = k.holds.saturating_add(1);
     }
 
     /// Drops one hold of `h`.
     pub(crate) fn unregister(&self, h: &FileHandle) {
-        let fid: Fid = (h.handle_type(), h.bytes().into());
+        let mut buf = [0; 4 + MAX_HANDLE];
+        let Some(fid) = fid_bytes(&mut buf, h.handle_type(), h.bytes()) else {
+            return;
+        };
         let mut known = lock(&self.known);
-        if let Some(k) = known.get_mut(&fid) {
-            k.holds -= 1;
+        if let Some(k) = known.get_mut(fid) {
+            k.holds = k.holds.saturating_sub(1);
             if k.holds == 0 {
-                known.remove(&fid);
+                known.remove(fid);
             }
         }
     }
@@ -204,7 +230,12 @@ impl Fanotify {
 
 /// Turns one parsed event into the changes it means for held inodes.
 fn report(ev: &Event<'_>, known: &HashMap<Fid, Known>, f: &mut dyn FnMut(HostChange<'_>)) {
-    let find = |fid: &FidRef<'_>| known.get(&(fid.handle_type, Box::from(fid.bytes))).copied();
+    let find = |fid: &FidRef<'_>| {
+        let mut buf = [0; 4 + MAX_HANDLE];
+        known
+            .get(fid_bytes(&mut buf, fid.handle_type, fid.bytes)?)
+            .copied()
+    };
     if let Some((dir, name)) = &ev.dfid_name {
         if let Some(d) = find(dir) {
             if name.is_empty() || name == b"." {
@@ -320,5 +351,65 @@ impl<'a> Event<'a> {
             }
         }
         Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One event with a DFID_NAME record for handle (1, [7; 8]) and `name`.
+    fn event(name: &[u8], pid: i32) -> Vec<u8> {
+        let mut rec = vec![libc::FAN_EVENT_INFO_TYPE_DFID_NAME, 0, 0, 0];
+        rec.extend_from_slice(&[0; 8]); // fsid
+        rec.extend_from_slice(&8u32.to_ne_bytes());
+        rec.extend_from_slice(&1i32.to_ne_bytes());
+        rec.extend_from_slice(&[7; 8]);
+        rec.extend_from_slice(name);
+        rec.push(0);
+        let rlen = u16::try_from(rec.len()).unwrap_or(u16::MAX);
+        rec[2..4].copy_from_slice(&rlen.to_ne_bytes());
+        let len = u32::try_from(META_LEN + rec.len()).unwrap_or(u32::MAX);
+        let mut ev = Vec::new();
+        ev.extend_from_slice(&len.to_ne_bytes());
+        ev.push(libc::FANOTIFY_METADATA_VERSION);
+        ev.push(0);
+        ev.extend_from_slice(&24u16.to_ne_bytes());
+        ev.extend_from_slice(&libc::FAN_CREATE.to_ne_bytes());
+        ev.extend_from_slice(&(-1i32).to_ne_bytes());
+        ev.extend_from_slice(&pid.to_ne_bytes());
+        ev.extend_from_slice(&rec);
+        ev
+    }
+
+    #[test]
+    fn parses_a_dfid_name_record() {
+        let b = event(b"name", 42);
+        let ev = Event::parse(&b).expect("parse");
+        assert_eq!(ev.len, b.len());
+        assert_eq!(ev.pid, 42);
+        assert_eq!(ev.mask, libc::FAN_CREATE);
+        let (dir, name) = ev.dfid_name.expect("dfid_name");
+        assert_eq!((dir.handle_type, dir.bytes), (1, &[7u8; 8][..]));
+        assert_eq!(name, b"name");
+        assert!(ev.fid.is_none());
+    }
+
+    #[test]
+    fn truncated_or_corrupt_buffers_never_panic() {
+        let b = event(b"name", 42);
+        for n in 0..b.len() {
+            // A short buffer: no event, or one without the cut record.
+            let _ = Event::parse(&b[..n]);
+        }
+        for i in 0..b.len() {
+            for v in [0u8, 1, 0x7f, 0xff] {
+                let mut c = b.clone();
+                c[i] = v;
+                if let Some(ev) = Event::parse(&c) {
+                    assert!(ev.len >= META_LEN && ev.len <= c.len());
+                }
+            }
+        }
     }
 }
