@@ -80,6 +80,8 @@ struct Known {
 /// One fanotify group with a file-system mark.
 pub(crate) struct Fanotify {
     fd: OwnedFd,
+    /// Device (`st_dev`) of the marked file system.
+    dev: u64,
     /// This process's id: its events are ignored.
     own_pid: i32,
     /// Handles of inodes the server holds.
@@ -151,8 +153,12 @@ impl Fanotify {
             MASK,
             root,
         )?;
+        let dev = crate::stat::from_statx(&crate::stat::statx_fd(root)?)
+            .key
+            .dev;
         Ok(Fanotify {
             fd,
+            dev,
             own_pid: i32::try_from(std::process::id()).unwrap_or(-1),
             known: Mutex::new(HashMap::new()),
             buf: Mutex::new(vec![0; BUF_LEN]),
@@ -187,6 +193,13 @@ impl Fanotify {
                 known.remove(fid);
             }
         }
+    }
+
+    /// Whether the mark covers the inode `key` (same file system as the
+    /// share's root); others, on file systems mounted inside the share,
+    /// need inotify watches.
+    pub(crate) fn covers(&self, key: &HostKey) -> bool {
+        key.dev == self.dev
     }
 
     /// Number of inodes whose events are reported.

@@ -54,7 +54,8 @@ pub struct LinuxHostConfig {
     pub watch_cap: Option<usize>,
     /// With `watch`: where the process may (`CAP_SYS_ADMIN`) and inodes
     /// are held by file handle, watch the share's whole file system with
-    /// one fanotify mark instead of per-directory inotify watches; it also
+    /// one fanotify mark instead of per-directory inotify watches (kept
+    /// only for file systems mounted inside the share); it also
     /// tells changes by other processes from the server's own
     /// ([`HostChange::Data`]). Falls back to inotify when fanotify fails.
     /// Off by default: changes made by the server's own process (any
@@ -157,7 +158,9 @@ impl LinuxHost {
         } else {
             None
         };
-        let watcher = if config.watch && fanotify.is_none() {
+        // With fanotify, inotify watches only directories of other file
+        // systems mounted inside the share (the mark covers one file system).
+        let watcher = if config.watch {
             Watcher::new(config.watch_cap.unwrap_or_else(default_watch_cap)).ok()
         } else {
             None

@@ -131,6 +131,11 @@ impl Inode {
         if self.typ != mode::S_IFDIR {
             return;
         }
+        if let Some(fan) = &self.shared.fanotify {
+            if fan.covers(&self.key) {
+                return;
+            }
+        }
         let old = self.watch.load(Ordering::Acquire);
         if old != 0 && w.touch(old) {
             return;

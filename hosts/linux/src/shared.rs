@@ -43,7 +43,8 @@ pub(crate) struct Shared {
     pub(crate) privileged: bool,
     /// Whether the process has `CAP_FSETID` (writes keep set-id bits).
     pub(crate) fsetid: bool,
-    /// The inotify watcher, if enabled (and fanotify is not).
+    /// The inotify watcher, if enabled (with fanotify, only for directories
+    /// of file systems the fanotify mark does not cover).
     pub(crate) watcher: Option<Watcher>,
     /// The file-system-wide fanotify watcher, if enabled and permitted.
     pub(crate) fanotify: Option<Fanotify>,

@@ -137,3 +137,40 @@ fn other_processes_changes_are_reported_ours_are_not() {
     std::thread::sleep(Duration::from_millis(50));
     assert!(drain(&host).is_empty());
 }
+
+#[test]
+fn inotify_watches_only_file_systems_the_mark_does_not_cover() {
+    let tmp = tempfile::tempdir().unwrap();
+    let share = tmp.path().join("share");
+    std::fs::create_dir_all(share.join("sub")).unwrap();
+    std::fs::create_dir_all(share.join("plain")).unwrap();
+    let Some(host) = host(&share) else { return };
+    let sub = share.join("sub");
+    sh(&format!(
+        "mount -t tmpfs arcbox-watch-test '{}'",
+        sub.display()
+    ));
+    let (root, _) = host.root().unwrap();
+    let (plain, _) = host.lookup(&root, n("plain")).unwrap();
+    host.watch(&root);
+    host.watch(&plain);
+    assert_eq!(host.watched_dirs(), 0, "covered by the fanotify mark");
+    let (sub_i, _) = host.lookup(&root, n("sub")).unwrap();
+    host.watch(&sub_i);
+    let watched = host.watched_dirs();
+    // A change by this process on the tmpfs: inotify reports anyone's.
+    std::fs::write(sub.join("x"), b"x").unwrap();
+    let seen = drain(&host);
+    drop(sub_i);
+    // Lazy: the host still holds descriptors on it.
+    sh(&format!("umount -l '{}'", sub.display()));
+    assert_eq!(
+        watched, 1,
+        "the submount's directory needs an inotify watch"
+    );
+    assert!(
+        seen.iter()
+            .any(|s| matches!(s, Seen::Entry(_, name) if name == b"x")),
+        "{seen:?}"
+    );
+}
