@@ -133,6 +133,19 @@ pub enum HostChange<'a> {
     /// The inode's attributes or data changed; for a directory, any of its
     /// names may have changed too (watchers that cannot say which).
     Inode(HostKey),
+    /// Another process (not the server) changed this regular file's data or
+    /// attributes. Only watchers that can tell the server's own changes from
+    /// others' report it (Linux fanotify); a transport may then drop the
+    /// guest's cached pages (`FUSE_NOTIFY_INVAL_INODE`) without racing the
+    /// guest's own writes.
+    Data {
+        /// The file.
+        file: HostKey,
+        /// The directory and name it was changed under, when known (with
+        /// the writeback cache the guest kernel keeps its own file size
+        /// until its inode is dropped, which needs the name).
+        entry: Option<(HostKey, &'a [u8])>,
+    },
     /// Events were lost: drop every cache.
     Overflow,
 }

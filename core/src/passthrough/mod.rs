@@ -79,8 +79,19 @@ pub enum Invalidation<'a> {
         /// The name.
         name: Name<'a>,
     },
-    /// The attributes or data of this node changed.
+    /// The attributes or data of this node changed, or (a directory) any of
+    /// its names, by anyone, possibly the guest itself through the server.
     Inode(NodeId),
+    /// Another host process changed this file's data or attributes (from
+    /// [`HostChange::Data`]): the guest's cached pages and attributes are
+    /// stale, and dropping them cannot race the guest's own writes.
+    Data {
+        /// The file's node id.
+        node: NodeId,
+        /// Its directory's node id and its name, when the host says and the
+        /// guest knows the directory.
+        entry: Option<(NodeId, Name<'a>)>,
+    },
     /// Events were lost: everything may be stale.
     All,
 }
@@ -355,6 +366,17 @@ impl<H: Host> PassthroughFs<H> {
                     // For a directory (kqueue names no entry): every name in it.
                     d.bump_generation();
                     notify(Invalidation::Inode(d.nodeid));
+                }
+            }
+            HostChange::Data { file, entry } => {
+                if let Some(d) = inodes.find_key(&file) {
+                    let entry = entry.and_then(|(dir, name)| {
+                        Some((inodes.find_key(&dir)?.nodeid, Name::new(name).ok()?))
+                    });
+                    notify(Invalidation::Data {
+                        node: d.nodeid,
+                        entry,
+                    });
                 }
             }
             HostChange::Overflow => {

@@ -4,6 +4,7 @@ use crate::budget::FdBudget;
 use crate::creds::CredsGuard;
 use crate::dir::Dir;
 use crate::errno::{IntoWire, wire};
+use crate::fanotify::Fanotify;
 use crate::fdcache::PathFd;
 use crate::file::File;
 use crate::flags::io_flags;
@@ -46,6 +47,21 @@ pub struct LinuxHostConfig {
     pub file_handles: bool,
     /// Report host-side changes with inotify ([`Host::drain_changes`]).
     pub watch: bool,
+    /// Most directories watched with inotify at once; the least recently
+    /// used watch is evicted beyond it (an unwatched directory's cached
+    /// names are then trusted only for their timeouts). `None`:
+    /// [`DEFAULT_WATCH_CAP`](crate::DEFAULT_WATCH_CAP), or a quarter of
+    /// `/proc/sys/fs/inotify/max_user_watches` if that is smaller.
+    pub watch_cap: Option<usize>,
+    /// With `watch`: where the process may (`CAP_SYS_ADMIN`) and inodes
+    /// are held by file handle, watch the share's whole file system with
+    /// one fanotify mark instead of per-directory inotify watches (kept
+    /// only for file systems mounted inside the share); it also
+    /// tells changes by other processes from the server's own
+    /// ([`HostChange::Data`]). Falls back to inotify when fanotify fails.
+    /// Off by default: changes made by the server's own process (any
+    /// thread, including an embedding program's) are then never reported.
+    pub fanotify: bool,
     /// Raise the soft `RLIMIT_NOFILE` to the hard limit at construction.
     pub raise_nofile: bool,
     /// Resolve names with `openat2` (`RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
@@ -67,6 +83,8 @@ impl Default for LinuxHostConfig {
             fd_cache_capacity: None,
             file_handles: true,
             watch: true,
+            watch_cap: None,
+            fanotify: false,
             raise_nofile: true,
             openat2: true,
             max_guest_fds: None,
@@ -90,6 +108,7 @@ impl std::fmt::Debug for LinuxHost {
             .field("file_handles", &self.shared.handles)
             .field("privileged", &self.shared.privileged)
             .field("watcher", &self.shared.watcher.is_some())
+            .field("fanotify", &self.shared.fanotify.is_some())
             .finish()
     }
 }
@@ -150,8 +169,15 @@ impl LinuxHost {
                 .unwrap_or(usize::MAX)
                 .clamp(16, 16384)
         });
+        let fanotify = if config.watch && config.fanotify && handles {
+            Fanotify::new(root_dir.as_fd()).ok()
+        } else {
+            None
+        };
+        // With fanotify, inotify watches only directories of other file
+        // systems mounted inside the share (the mark covers one file system).
         let watcher = if config.watch {
-            Watcher::new().ok()
+            Watcher::new(config.watch_cap.unwrap_or_else(default_watch_cap)).ok()
         } else {
             None
         };
@@ -165,6 +191,7 @@ impl LinuxHost {
             config.openat2,
             watcher,
             FdBudget::new(budget),
+            fanotify,
         ));
         Ok(LinuxHost {
             shared,
@@ -198,6 +225,22 @@ impl LinuxHost {
     /// Number of directories watched for host changes.
     pub fn watched_dirs(&self) -> usize {
         self.shared.watcher.as_ref().map_or(0, |w| w.len())
+    }
+
+    /// Whether host changes are watched with one file-system-wide fanotify
+    /// mark (else with bounded inotify watches, or not at all).
+    pub fn uses_fanotify(&self) -> bool {
+        self.shared.fanotify.is_some()
+    }
+
+    /// Number of held inodes whose fanotify events are reported.
+    pub fn fanotify_inodes(&self) -> usize {
+        self.shared.fanotify.as_ref().map_or(0, |w| w.len())
+    }
+
+    /// Most directories watched at once (0 without a watcher).
+    pub fn watch_cap(&self) -> usize {
+        self.shared.watcher.as_ref().map_or(0, |w| w.cap())
     }
 
     fn creds(&self, creds: &Creds) -> CredsGuard {
@@ -760,13 +803,16 @@ impl Host for LinuxHost {
     }
 
     fn drain_changes(&self, f: &mut dyn FnMut(HostChange<'_>)) {
+        if let Some(w) = &self.shared.fanotify {
+            w.drain(f);
+        }
         if let Some(w) = &self.shared.watcher {
             w.drain(f);
         }
     }
 
     fn has_watcher(&self) -> bool {
-        self.shared.watcher.is_some()
+        self.shared.watcher.is_some() || self.shared.fanotify.is_some()
     }
 }
 
@@ -783,5 +829,17 @@ fn set_mode(fd: &PathFd, file: Option<&File>, m: u32) -> Result<()> {
             AtFlags::empty(),
         )
         .wire(),
+    }
+}
+
+/// [`crate::DEFAULT_WATCH_CAP`], or a quarter of the per-user inotify watch
+/// limit (`/proc/sys/fs/inotify/max_user_watches`, inotify(7)) if smaller.
+fn default_watch_cap() -> usize {
+    let limit = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok());
+    match limit {
+        Some(l) => crate::DEFAULT_WATCH_CAP.min(l / 4).max(1),
+        None => crate::DEFAULT_WATCH_CAP,
     }
 }

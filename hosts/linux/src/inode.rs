@@ -10,7 +10,7 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::OFlags;
 use rustix::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How an inode is held.
 pub(crate) enum Repr {
@@ -37,19 +37,22 @@ pub struct Inode {
     typ: u32,
     key: HostKey,
     repr: Repr,
-    /// inotify watch descriptor this inode holds, or -1.
-    wd: AtomicI32,
+    /// Token of the inotify watch this inode holds, or 0.
+    watch: AtomicU64,
 }
 
 impl Inode {
     pub(crate) fn new(shared: Arc<Shared>, id: u64, typ: u32, key: HostKey, repr: Repr) -> Inode {
+        if let (Some(fan), Repr::Handle { handle, .. }) = (&shared.fanotify, &repr) {
+            fan.register(handle, key, typ);
+        }
         Inode {
             shared,
             id,
             typ,
             key,
             repr,
-            wd: AtomicI32::new(-1),
+            watch: AtomicU64::new(0),
         }
     }
 
@@ -119,38 +122,52 @@ impl Inode {
         }
     }
 
-    /// Starts watching this directory (once per inode).
+    /// Watches this directory, or marks its watch as just used; watches it
+    /// again if its watch was evicted (the watcher is bounded).
     pub(crate) fn watch(&self) {
         let Some(w) = &self.shared.watcher else {
             return;
         };
-        if self.typ != mode::S_IFDIR || self.wd.load(Ordering::Acquire) >= 0 {
+        if self.typ != mode::S_IFDIR {
+            return;
+        }
+        if let Some(fan) = &self.shared.fanotify {
+            if fan.covers(&self.key) {
+                return;
+            }
+        }
+        let old = self.watch.load(Ordering::Acquire);
+        if old != 0 && w.touch(old) {
             return;
         }
         let Ok(fd) = self.path_fd() else { return };
-        let Ok(wd) = w.add(ProcFdPath::new(fd.as_fd()).path(), self.key) else {
+        let Ok(token) = w.add(ProcFdPath::new(fd.as_fd()).path(), self.key) else {
             return;
         };
         if self
-            .wd
-            .compare_exchange(-1, wd, Ordering::AcqRel, Ordering::Acquire)
+            .watch
+            .compare_exchange(old, token, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
         {
             // Another thread watched it first; drop our extra hold.
-            w.release(wd);
+            w.release(token);
         }
     }
 }
 
 impl Drop for Inode {
     fn drop(&mut self) {
-        if matches!(self.repr, Repr::Handle { .. }) {
+        if let Repr::Handle { handle, .. } = &self.repr {
             self.shared.cache.remove(self.id);
+            if let Some(fan) = &self.shared.fanotify {
+                fan.unregister(handle);
+            }
         }
-        let wd = self.wd.load(Ordering::Acquire);
-        if wd >= 0 {
+        let token = self.watch.load(Ordering::Acquire);
+        if token != 0 {
             if let Some(w) = &self.shared.watcher {
-                w.release(wd);
+                // A no-op if the watch was evicted.
+                w.release(token);
             }
         }
     }

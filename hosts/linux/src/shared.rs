@@ -5,6 +5,7 @@
 
 use crate::budget::FdBudget;
 use crate::errno::IntoWire;
+use crate::fanotify::Fanotify;
 use crate::fdcache::{FdCache, PathFd, retry_on_fd_pressure};
 use crate::inode::{Inode, Repr};
 use crate::proc::ProcFdPath;
@@ -43,10 +44,13 @@ pub(crate) struct Shared {
     pub(crate) privileged: bool,
     /// Whether the process has `CAP_FSETID` (writes keep set-id bits).
     pub(crate) fsetid: bool,
-    /// The inotify watcher, if enabled.
+    /// The inotify watcher, if enabled (with fanotify, only for directories
+    /// of file systems the fanotify mark does not cover).
     pub(crate) watcher: Option<Watcher>,
     /// The guest's share of the descriptor table.
     pub(crate) budget: Arc<FdBudget>,
+    /// The file-system-wide fanotify watcher, if enabled and permitted.
+    pub(crate) fanotify: Option<Fanotify>,
 }
 
 impl Shared {
@@ -58,6 +62,7 @@ impl Shared {
         openat2: bool,
         watcher: Option<Watcher>,
         budget: Arc<FdBudget>,
+        fanotify: Option<Fanotify>,
     ) -> Shared {
         Shared {
             proc_fd_dir,
@@ -70,6 +75,7 @@ impl Shared {
             fsetid: crate::killpriv::has_fsetid(),
             watcher,
             budget,
+            fanotify,
         }
     }
 

@@ -116,6 +116,18 @@ pub(crate) struct FileHandle {
     bytes: Box<[u8]>,
 }
 
+impl FileHandle {
+    /// The handle's type (`struct file_handle.handle_type`).
+    pub(crate) fn handle_type(&self) -> i32 {
+        self.handle_type
+    }
+
+    /// The handle's opaque bytes (`f_handle`).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// `name_to_handle_at(dirfd, path, handle, &mount_id, flags)`: the file
 /// handle and mount id of `path` (with `AT_EMPTY_PATH` and `""`: of `dirfd`).
 ///

@@ -18,7 +18,7 @@ fn drain(fx: &Fixture) -> Vec<Seen> {
     fx.host.drain_changes(&mut |c| {
         out.push(match c {
             HostChange::Entry { dir, name } => Seen::Entry(dir, name.to_vec()),
-            HostChange::Inode(k) => Seen::Inode(k),
+            HostChange::Inode(k) | HostChange::Data { file: k, .. } => Seen::Inode(k),
             HostChange::Overflow => Seen::Overflow,
         })
     });
