@@ -8,6 +8,8 @@
 //!   `--modcaps=+cap:-cap`.
 //! - [`rlimit`]: `--rlimit-nofile` (default the lower of 1,000,000 and
 //!   `fs.nr_open`).
+//! - [`seccomp`]: `--seccomp kill|log|trap|none`, an allow-list
+//!   filter built with `seccompiler`.
 //! - [`syslog`]: a `log` backend writing to syslog(3) (`--syslog`).
 //!
 //! Linux only; the in-process library (`arcbox-fs`) stays sandbox-free.
@@ -16,4 +18,5 @@
 pub mod capabilities;
 pub mod rlimit;
 pub mod sandbox;
+pub mod seccomp;
 pub mod syslog;

@@ -4,12 +4,13 @@
 //!
 //! Start-up order (as virtiofsd): parse, log, raise `RLIMIT_NOFILE`, set up
 //! the socket, enter the sandbox (namespaces, a new root holding only the
-//! share and `/proc`), open the shared directory, drop capabilities, serve.
+//! share and `/proc`), open the shared directory, drop capabilities,
+//! install the seccomp filter, serve.
 
 use arcbox_fs::abi::InitFlags;
 use arcbox_fs::passthrough::{PassthroughConfig, PassthroughFs};
 use arcbox_fs::{DispatcherConfig, FuseDispatcher};
-use arcbox_fs_daemon::{capabilities, rlimit, sandbox};
+use arcbox_fs_daemon::{capabilities, rlimit, sandbox, seccomp};
 use arcbox_fs_linux::{LinuxHost, LinuxHostConfig};
 use arcbox_fs_vhost_user::args::{
     Args, CAPABILITIES_JSON, InodeFileHandles, MigrationMode, MigrationOnError, SeccompAction,
@@ -123,6 +124,16 @@ fn run(args: &Args) -> Result<(), Error> {
     let dispatcher = FuseDispatcher::with_config(fs, dcfg);
     let device: VirtioFsDevice<QUEUES> = VirtioFsDevice::new(tag, QUEUE_SIZE);
     let backend = VhostUserFsBackend::new(device, dispatcher);
+    // Last step before serving: from here on only the allow-listed calls.
+    let violation = match args.seccomp {
+        SeccompAction::None => None,
+        SeccompAction::Kill => Some(seccomp::Violation::Kill),
+        SeccompAction::Log => Some(seccomp::Violation::Log),
+        SeccompAction::Trap => Some(seccomp::Violation::Trap),
+    };
+    if let Some(v) = violation {
+        seccomp::install(v).map_err(|e| format!("--seccomp: {e}"))?;
+    }
     log::info!(
         "serving {} (cache {}, sandbox {})",
         dir.display(),
@@ -190,9 +201,6 @@ fn group_id(group: &str) -> Option<u32> {
 
 /// Options accepted with no effect in this build: said once, at start.
 fn note_inert_options(args: &Args) {
-    if args.seccomp != SeccompAction::None {
-        log::warn!("--seccomp: no seccomp filter is installed by this build (not implemented yet)");
-    }
     if args.thread_pool_size > 0 {
         log::info!(
             "--thread-pool-size {}: each queue is served by its own thread",
