@@ -3,8 +3,8 @@
 # arcbox-virtiofsd, over virtio-pci (vhost-user-fs-pci) and virtio-mmio
 # (-M microvm, vhost-user-fs-device), under QEMU TCG, then with the
 # command-line shapes of libvirt, virtiofsd's README and cloud-hypervisor.
-# Installs what it needs, builds arcbox-virtiofsd in release, runs five guests
-# (each bounded to 5 minutes; the five took 114 s together here), prints every check and a final
+# Installs what it needs, builds arcbox-virtiofsd in release, runs six guests
+# (each bounded to 5 minutes; five of them took 114 s together here), prints every check and a final
 # "N passed, M failed" line; exits non-zero on failure. Skips (loudly) only
 # when qemu-system-x86_64 cannot be installed or run.
 set -u
@@ -62,8 +62,9 @@ for machine in pci microvm; do
 done
 # The launchers' command-line shapes (one boot each, about 30 s):
 # libvirt's (--fd=N -o source=...,cache=auto,sandbox=chroot,xattr
-# --thread-pool-size=N), virtiofsd README's, cloud-hypervisor docs'.
-for shape in libvirt readme ch; do
+# --thread-pool-size=N), virtiofsd README's, cloud-hypervisor docs', and an
+# unprivileged daemon (uid 65534, user namespace with --uid-map/--gid-map).
+for shape in libvirt readme ch unpriv; do
     run "shape-$shape" --machine pci --shape "$shape"
 done
 echo "$total_pass passed, $total_fail failed"

@@ -17,7 +17,9 @@
 #                         --thread-pool-size=N), readme (virtiofsd README's example:
 #                         --socket-path --shared-dir --announce-submounts
 #                         --inode-file-handles=mandatory), ch (cloud-hypervisor's docs:
-#                         --log-level debug --socket-path --shared-dir --cache=never)
+#                         --log-level debug --socket-path --shared-dir --cache=never),
+#                         unpriv (as uid/gid 65534 with setpriv(1), the share owned by
+#                         them: a user namespace with --uid-map/--gid-map :0:65534:1:)
 #   --daemon-args "ARGS"  extra arguments for arcbox-virtiofsd (word-split)
 #   --timeout SECS        bound on the guest's run (default 300); QEMU is killed after
 #   --keep DIR            keep the share, logs and serial output in DIR
@@ -59,7 +61,7 @@ while [ $# -gt 0 ]; do
 done
 case "$machine" in pci|microvm) ;; *) die_usage "bad --machine $machine" ;; esac
 case "$mode" in test|bench) ;; *) die_usage "bad --mode $mode" ;; esac
-case "$shape" in default|libvirt|readme|ch) ;; *) die_usage "bad --shape $shape" ;; esac
+case "$shape" in default|libvirt|readme|ch|unpriv) ;; *) die_usage "bad --shape $shape" ;; esac
 # Shapes without --xattr: the guest and host skip the xattr checks.
 xattr=1
 case "$shape" in readme|ch) xattr=0 ;; esac
@@ -131,6 +133,10 @@ case "$server" in
                      --thread-pool-size=4 $daemon_args >"$dlog" 2>&1 & ;;
         readme) "$server_bin" --socket-path="$sock" --shared-dir "$share" --announce-submounts \
                     --inode-file-handles=mandatory $daemon_args >"$dlog" 2>&1 & ;;
+        unpriv) chown 65534:65534 "$work"; chown -R 65534:65534 "$share"
+                setpriv --reuid=65534 --regid=65534 --clear-groups "$server_bin" --socket-path="$sock" \
+                    --shared-dir="$share" --uid-map=:0:65534:1: --gid-map=:0:65534:1: --xattr \
+                    $daemon_args >"$dlog" 2>&1 & ;;
         ch) "$server_bin" --log-level debug --socket-path="$sock" --shared-dir="$share" --cache=never \
                 $daemon_args >"$dlog" 2>&1 & ;;
         esac ;;
