@@ -66,6 +66,7 @@ fn run(args: &Args) -> Result<(), Error> {
     }
     let tag_name = args.tag.as_deref().unwrap_or("arcbox");
     let tag = Tag::new(tag_name).map_err(|e| format!("--tag {tag_name:?}: {e:?}"))?;
+    let keep = capabilities::keep_set(args.modcaps.as_deref())?;
     note_inert_options(args);
 
     // Before the sandbox: fs.nr_open is read from /proc.
@@ -103,7 +104,6 @@ fn run(args: &Args) -> Result<(), Error> {
         )
         .into());
     }
-    let keep = capabilities::keep_set(args.modcaps.as_deref())?;
     capabilities::restrict_to(&keep)
         .map_err(|e| format!("--modcaps: dropping capabilities: {e}"))?;
 
