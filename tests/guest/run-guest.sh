@@ -11,6 +11,16 @@
 #   --mode test|bench     functional checks, or the benchmark workloads (default test)
 #   --scale N             workload multiplier (default 1)
 #   --cache MODE          the daemons' cache mode (default auto)
+#   --shape NAME          arcbox-virtiofsd's command line: default (--socket-path
+#                         --shared-dir --cache --xattr), libvirt (libvirt's exact shape:
+#                         --fd=N -o source=DIR,cache=auto,sandbox=chroot,xattr
+#                         --thread-pool-size=N), readme (virtiofsd README's example:
+#                         --socket-path --shared-dir --announce-submounts
+#                         --inode-file-handles=mandatory), ch (cloud-hypervisor's docs:
+#                         --log-level debug --socket-path --shared-dir --cache=never),
+#                         unpriv (as uid/gid 65534 with setpriv(1), the share owned by
+#                         them: a user namespace with --uid-map/--gid-map :0:65534:1:)
+#   --daemon-args "ARGS"  extra arguments for arcbox-virtiofsd (word-split)
 #   --timeout SECS        bound on the guest's run (default 300); QEMU is killed after
 #   --keep DIR            keep the share, logs and serial output in DIR
 # Output: one "PASS <check>" / "FAIL <check> <detail>" line per check, then
@@ -29,6 +39,8 @@ scale=1
 cache=auto
 timeout_s=300
 keep=""
+shape=default
+daemon_args=""
 
 die_usage() { echo "run-guest: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -41,12 +53,18 @@ while [ $# -gt 0 ]; do
         --cache) cache=${2:?}; shift 2 ;;
         --timeout) timeout_s=${2:?}; shift 2 ;;
         --keep) keep=${2:?}; shift 2 ;;
+        --shape) shape=${2:?}; shift 2 ;;
+        --daemon-args) daemon_args=${2:?}; shift 2 ;;
         -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) die_usage "unknown argument $1" ;;
     esac
 done
 case "$machine" in pci|microvm) ;; *) die_usage "bad --machine $machine" ;; esac
 case "$mode" in test|bench) ;; *) die_usage "bad --mode $mode" ;; esac
+case "$shape" in default|libvirt|readme|ch|unpriv) ;; *) die_usage "bad --shape $shape" ;; esac
+# Shapes without --xattr: the guest and host skip the xattr checks.
+xattr=1
+case "$shape" in readme|ch) xattr=0 ;; esac
 
 if [ -z "$server_bin" ]; then
     case "$server" in
@@ -102,8 +120,26 @@ fi
 
 # ---- daemon ----------------------------------------------------------------
 case "$server" in
-    arcbox) "$server_bin" --socket-path="$sock" --shared-dir="$share" --cache="$cache" --xattr \
-                --log-level=warn >"$dlog" 2>&1 & ;;
+    # shellcheck disable=SC2086 # --daemon-args is word-split on purpose.
+    arcbox) case "$shape" in
+        default) "$server_bin" --socket-path="$sock" --shared-dir="$share" --cache="$cache" --xattr \
+                    --log-level=warn $daemon_args >"$dlog" 2>&1 & ;;
+        libvirt) # libvirt makes the listening socket and passes it as --fd
+                 # (perl-base, always on Debian, binds it without CLOEXEC).
+                 perl -MSocket -e '$^F = 1023; socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
+                     bind($s, pack_sockaddr_un(shift @ARGV)) or die "bind: $!"; listen($s, 16) or die "listen: $!";
+                     my $fd = fileno($s); exec map { s/\@FD\@/$fd/gr } @ARGV or die "exec: $!"' \
+                     "$sock" "$server_bin" --fd=@FD@ -o source="$share",cache="$cache",sandbox=chroot,xattr \
+                     --thread-pool-size=4 $daemon_args >"$dlog" 2>&1 & ;;
+        readme) "$server_bin" --socket-path="$sock" --shared-dir "$share" --announce-submounts \
+                    --inode-file-handles=mandatory $daemon_args >"$dlog" 2>&1 & ;;
+        unpriv) chown 65534:65534 "$work"; chown -R 65534:65534 "$share"
+                setpriv --reuid=65534 --regid=65534 --clear-groups "$server_bin" --socket-path="$sock" \
+                    --shared-dir="$share" --uid-map=:0:65534:1: --gid-map=:0:65534:1: --xattr \
+                    $daemon_args >"$dlog" 2>&1 & ;;
+        ch) "$server_bin" --log-level debug --socket-path="$sock" --shared-dir="$share" --cache=never \
+                $daemon_args >"$dlog" 2>&1 & ;;
+        esac ;;
     virtiofsd) "$server_bin" --socket-path="$sock" --shared-dir="$share" --cache="$cache" --xattr \
                 --sandbox=none --log-level=warn >"$dlog" 2>&1 & ;;
     virtiofsd-c) [ "$cache" = never ] && cache=none
@@ -127,7 +163,7 @@ common=(-accel tcg -m 1G -smp 1 -nographic -no-reboot -nodefaults -serial stdio
         -kernel "$kdir/vmlinuz" -initrd "$initrd"
         -chardev socket,id=vufs,path="$sock"
         -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem)
-append="console=ttyS0 panic=-1 quiet loglevel=4 arcbox.mode=$mode arcbox.scale=$scale"
+append="console=ttyS0 panic=-1 quiet loglevel=4 arcbox.mode=$mode arcbox.scale=$scale arcbox.xattr=$xattr"
 if [ "$machine" = pci ]; then
     args=(-M pc "${common[@]}" -device vhost-user-fs-pci,queue-size=1024,chardev=vufs,tag=arcbox)
 else
@@ -193,7 +229,9 @@ if [ "$mode" = test ] && grep -q '^ARCBOX-RESULT mount PASS' "$results"; then
     [ "$(stat -c %a "$G/small.txt" 2>/dev/null)" = 640 ] && pass host-chmod || fail host-chmod "$(stat -c %a "$G/small.txt" 2>&1)"
     [ ! -e "$G/d2/b" ] && [ ! -e "$G/rmme" ] && pass host-unlink || fail host-unlink "removed names still present"
     [ -f "$G/storm/missing-7" ] && [ "$(ls "$G/storm" | wc -l)" = 1 ] && pass host-storm-dir || fail host-storm-dir "$(ls "$G/storm" 2>&1 | head -c 100)"
-    if command -v getfattr >/dev/null; then
+    if [ "$xattr" = 0 ]; then
+        :
+    elif command -v getfattr >/dev/null; then
         v=$(getfattr --absolute-names --only-values -n user.arcbox "$G/small.txt" 2>&1)
         [ "$v" = hello-xattr ] && pass host-xattr || fail host-xattr "$v"
         getfattr -n user.gone "$G/small.txt" >/dev/null 2>&1 && fail host-xattr-removed "user.gone still set" || pass host-xattr-removed

@@ -322,6 +322,29 @@ impl Host for LinuxHost {
 
     fn lookup(&self, parent: &Inode, name: Name<'_>) -> Result<(Inode, Stat)> {
         let dir = parent.path_fd().wire()?;
+        // Deliberately broken resolution for the sandbox test only (feature
+        // `insecure-lookup-for-sandbox-test`, never on in a real build):
+        // the absolute host path with plain openat, following symlinks.
+        #[cfg(feature = "insecure-lookup-for-sandbox-test")]
+        {
+            let mut path = rustix::fs::readlinkat(
+                rustix::fs::CWD,
+                ProcFdPath::new(dir.as_fd()).path(),
+                Vec::new(),
+            )
+            .wire()?
+            .into_bytes();
+            path.push(b'/');
+            path.extend_from_slice(name.as_bytes());
+            let fd = rustix::fs::open(
+                path.as_slice(),
+                OFlags::PATH | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .wire()?;
+            return self.shared.inode_from_path_fd(fd, true);
+        }
+        #[allow(unreachable_code)]
         let fd = self
             .shared
             .open_beneath(dir.as_fd(), name, OFlags::PATH, Mode::empty())

@@ -1,5 +1,5 @@
-//! A minimal `log` backend writing `LEVEL message` lines to stderr, for the
-//! daemon's `--log-level`.
+//! The daemon's logger (`--log-level`): `[arcbox-virtiofsd LEVEL] message`
+//! lines on stderr, or syslog with `--syslog` (`arcbox_fs_daemon::syslog`).
 
 use log::{LevelFilter, Log, Metadata, Record};
 
@@ -21,8 +21,13 @@ impl Log for StderrLogger {
 
 static LOGGER: StderrLogger = StderrLogger;
 
-/// Installs the stderr logger at `level`. A second call only changes the level.
-pub fn init(level: LevelFilter) {
+/// Installs the logger at `level`: syslog(3) when `syslog`, else stderr. A
+/// second call only changes the level.
+pub fn init(level: LevelFilter, syslog: bool) {
+    if syslog {
+        arcbox_fs_daemon::syslog::init(c"arcbox-virtiofsd", level);
+        return;
+    }
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(level);
 }

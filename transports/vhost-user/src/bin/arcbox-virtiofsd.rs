@@ -1,13 +1,23 @@
 //! `arcbox-virtiofsd`: a vhost-user virtio-fs daemon serving a host directory
-//! with arcbox-fs's passthrough over Linux (flags compatible with virtiofsd).
+//! with arcbox-fs's passthrough over Linux, a drop-in for virtiofsd (its
+//! options, its sandbox, its capability set; see this crate's README).
+//!
+//! Start-up order (as virtiofsd): parse, log, raise `RLIMIT_NOFILE`, set up
+//! the socket, enter the sandbox (namespaces, a new root holding only the
+//! share and `/proc`), open the shared directory, drop capabilities,
+//! install the seccomp filter, serve.
 
+use arcbox_fs::abi::InitFlags;
 use arcbox_fs::passthrough::{PassthroughConfig, PassthroughFs};
 use arcbox_fs::{DispatcherConfig, FuseDispatcher};
+use arcbox_fs_daemon::{capabilities, rlimit, sandbox, seccomp};
 use arcbox_fs_linux::{LinuxHost, LinuxHostConfig};
-use arcbox_fs_vhost_user::args::{Args, CAPABILITIES_JSON};
+use arcbox_fs_vhost_user::args::{
+    Args, CAPABILITIES_JSON, InodeFileHandles, MigrationMode, MigrationOnError, SeccompAction,
+    parse_from,
+};
 use arcbox_fs_vhost_user::{VhostUserFsBackend, daemon, logger};
 use arcbox_fs_virtio::{Tag, VirtioFsDevice};
-use clap::Parser;
 use std::os::fd::FromRawFd;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,31 +29,136 @@ const QUEUES: usize = 9;
 const QUEUE_SIZE: u16 = 1024;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let parsed = match parse_from(std::env::args_os()) {
+        Ok(p) => p,
+        Err(e) => e.exit(),
+    };
+    let args = parsed.args;
     if args.print_capabilities {
         println!("{CAPABILITIES_JSON}");
         return ExitCode::SUCCESS;
     }
-    logger::init(args.log_level);
+    logger::init(args.log_level, args.syslog);
+    for note in &parsed.notes {
+        log::warn!("{note}");
+    }
+    // Each error is reported once, through the logger (stderr or syslog).
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e}");
-            eprintln!("arcbox-virtiofsd: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = args.shared_dir.as_ref().ok_or("--shared-dir is required")?;
-    if !dir.is_dir() {
-        return Err(format!("--shared-dir {}: not a directory", dir.display()).into());
+type Error = Box<dyn std::error::Error>;
+
+fn run(args: &Args) -> Result<(), Error> {
+    if let Some(first) = args.unsupported().into_iter().next() {
+        return Err(first.into());
     }
-    let tag = Tag::new(&args.tag).map_err(|e| format!("--tag {:?}: {e:?}", args.tag))?;
-    let mut listener = match (&args.socket_path, args.fd) {
-        (Some(path), None) => Listener::new(path, true)
-            .map_err(|e| format!("--socket-path {}: {e}", path.display()))?,
+    let given = args.shared_dir.as_ref().ok_or("--shared-dir is required")?;
+    let dir = std::fs::canonicalize(given)
+        .map_err(|e| format!("--shared-dir {}: {}", given.display(), os_text(&e)))?;
+    if !dir.is_dir() {
+        return Err(format!("--shared-dir {}: Not a directory", given.display()).into());
+    }
+    let tag_name = args.tag.as_deref().unwrap_or("arcbox");
+    let tag = Tag::new(tag_name).map_err(|e| format!("--tag {tag_name:?}: {e:?}"))?;
+    let keep = capabilities::keep_set(args.modcaps.as_deref())?;
+    note_inert_options(args);
+
+    // Before the sandbox: fs.nr_open is read from /proc.
+    let want = args.rlimit_nofile.unwrap_or_else(rlimit::default_nofile);
+    let nofile = rlimit::apply_nofile(want).map_err(|e| format!("--rlimit-nofile: {e}"))?;
+    log::debug!("RLIMIT_NOFILE {nofile}");
+
+    let mut listener = listen(args)?;
+
+    sandbox::enter(&sandbox::SandboxConfig {
+        mode: args.sandbox,
+        shared_dir: dir.clone(),
+        readonly: args.readonly,
+        uid_map: args.uid_map,
+        gid_map: args.gid_map,
+    })
+    .map_err(|e| format!("--sandbox {}: {e}", args.sandbox.as_str()))?;
+    let host_cfg = LinuxHostConfig {
+        file_handles: args.inode_file_handles != InodeFileHandles::Never,
+        raise_nofile: false,
+        ..LinuxHostConfig::default()
+    };
+    let host = LinuxHost::with_config(&dir, host_cfg).map_err(|e| {
+        format!(
+            "--shared-dir {}: {}",
+            dir.display(),
+            errno_text(Some(e.raw()))
+        )
+    })?;
+    if args.inode_file_handles == InodeFileHandles::Mandatory && !host.uses_file_handles() {
+        return Err(format!(
+            "--inode-file-handles=mandatory: file handles cannot be used on {} (the filesystem \
+             does not support them, or CAP_DAC_READ_SEARCH is missing)",
+            dir.display()
+        )
+        .into());
+    }
+    capabilities::restrict_to(&keep)
+        .map_err(|e| format!("--modcaps: dropping capabilities: {e}"))?;
+
+    let cfg = PassthroughConfig {
+        xattr: args.xattr(),
+        announce_submounts: args.announce_submounts(),
+        readdirplus: !args.no_readdirplus,
+        writeback_cache: args.writeback,
+        killpriv_v2: args.killpriv_v2(),
+        ..PassthroughConfig::for_mode(args.cache, Duration::from_secs(1))
+    };
+    let fs = PassthroughFs::new(host, cfg)
+        .map_err(|e| format!("--shared-dir {}: {e:?}", dir.display()))?;
+    let mut dcfg = DispatcherConfig::default();
+    if !args.allow_mmap {
+        dcfg.refused |= InitFlags::DIRECT_IO_ALLOW_MMAP;
+    }
+    let dispatcher = FuseDispatcher::with_config(fs, dcfg);
+    let device: VirtioFsDevice<QUEUES> = VirtioFsDevice::new(tag, QUEUE_SIZE);
+    let backend = VhostUserFsBackend::new(device, dispatcher);
+    // Last step before serving: from here on only the allow-listed calls.
+    let violation = match args.seccomp {
+        SeccompAction::None => None,
+        SeccompAction::Kill => Some(seccomp::Violation::Kill),
+        SeccompAction::Log => Some(seccomp::Violation::Log),
+        SeccompAction::Trap => Some(seccomp::Violation::Trap),
+    };
+    if let Some(v) = violation {
+        seccomp::install(v).map_err(|e| format!("--seccomp: {e}"))?;
+    }
+    log::info!(
+        "serving {} (cache {}, sandbox {})",
+        dir.display(),
+        args.cache.as_str(),
+        args.sandbox.as_str()
+    );
+    daemon::serve(&mut listener, backend)?;
+    Ok(())
+}
+
+/// The listening socket: `--socket-path` (made, then given `--socket-group`)
+/// or `--fd`.
+fn listen(args: &Args) -> Result<Listener, Error> {
+    match (&args.socket_path, args.fd) {
+        (Some(path), None) => {
+            let l = Listener::new(path, true)
+                .map_err(|e| format!("--socket-path {}: {e}", path.display()))?;
+            if let Some(group) = &args.socket_group {
+                let gid = group_id(group)
+                    .ok_or_else(|| format!("--socket-group {group}: no such group"))?;
+                std::os::unix::fs::chown(path, None, Some(gid))
+                    .map_err(|e| format!("--socket-group {group}: {}", os_text(&e)))?;
+            }
+            Ok(l)
+        }
         (None, Some(fd)) => {
             // SAFETY: F_GETFD only inspects the descriptor table.
             if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
@@ -51,30 +166,72 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             }
             // SAFETY: `--fd` hands this process a listening socket it now owns
             // (virtiofsd's contract); it was checked to be open just above.
-            unsafe { Listener::from_raw_fd(fd) }
+            Ok(unsafe { Listener::from_raw_fd(fd) })
         }
-        _ => return Err("exactly one of --socket-path and --fd is required".into()),
+        _ => Err("exactly one of --socket-path and --fd is required".into()),
+    }
+}
+
+/// A group name (or number) as a gid, from the group database (getgrnam(3)).
+fn group_id(group: &str) -> Option<u32> {
+    if let Ok(n) = group.parse::<u32>() {
+        return Some(n);
+    }
+    let name = std::ffi::CString::new(group).ok()?;
+    let mut grp = std::mem::MaybeUninit::<libc::group>::uninit();
+    let mut buf = vec![0 as libc::c_char; 16384];
+    let mut out: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call; `buf` is `buf.len()` bytes
+    // and getgrnam_r writes the entry into `grp` and `buf` only.
+    let rc = unsafe {
+        libc::getgrnam_r(
+            name.as_ptr(),
+            grp.as_mut_ptr(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut out,
+        )
     };
+    if rc != 0 || out.is_null() {
+        return None;
+    }
+    // SAFETY: getgrnam_r succeeded and set `out` to `grp`, now initialised.
+    Some(unsafe { grp.assume_init() }.gr_gid)
+}
+
+/// Options accepted with no effect in this build: said once, at start.
+fn note_inert_options(args: &Args) {
     if args.thread_pool_size > 0 {
         log::info!(
             "--thread-pool-size {}: each queue is served by its own thread",
             args.thread_pool_size
         );
     }
+    if args.migration_mode != MigrationMode::default()
+        || args.migration_on_error != MigrationOnError::default()
+        || args.migration_verify_handles
+        || args.migration_confirm_paths
+    {
+        log::info!(
+            "--migration-*: migration is not offered to the frontend; these options have no effect"
+        );
+    }
+}
 
-    let host = LinuxHost::with_config(dir, LinuxHostConfig::default())
-        .map_err(|e| format!("--shared-dir {}: {e:?}", dir.display()))?;
-    let cfg = PassthroughConfig {
-        xattr: args.xattr,
-        announce_submounts: args.announce_submounts,
-        ..PassthroughConfig::for_mode(args.cache, Duration::from_secs(1))
-    };
-    let fs = PassthroughFs::new(host, cfg)
-        .map_err(|e| format!("--shared-dir {}: {e:?}", dir.display()))?;
-    let dispatcher = FuseDispatcher::with_config(fs, DispatcherConfig::default());
-    let device: VirtioFsDevice<QUEUES> = VirtioFsDevice::new(tag, QUEUE_SIZE);
-    let backend = VhostUserFsBackend::new(device, dispatcher);
-    log::info!("serving {} (cache {})", dir.display(), args.cache.as_str());
-    daemon::serve(&mut listener, backend)?;
-    Ok(())
+/// An I/O error as its C library text ("No such file or directory").
+fn os_text(e: &std::io::Error) -> String {
+    errno_text(e.raw_os_error())
+        .to_string()
+        .replace("Unknown error", &e.to_string())
+}
+
+fn errno_text(errno: Option<i32>) -> String {
+    match errno {
+        Some(n) => {
+            let s = std::io::Error::from_raw_os_error(n).to_string();
+            // "No such file or directory (os error 2)" -> the text alone.
+            s.split(" (os error").next().unwrap_or(&s).to_owned()
+        }
+        None => "unknown error".to_owned(),
+    }
 }
