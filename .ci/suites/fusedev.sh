@@ -45,17 +45,21 @@ finish() {
 }
 
 export DEBIAN_FRONTEND=noninteractive
-pkgs="stress-ng fio git fuse3"
+pkgs="stress-ng fio git fuse3 xfsprogs acl util-linux"
 if ! apt-get install -y -q $pkgs >/dev/null 2>&1; then
     apt-get update -q >/dev/null 2>&1
     apt-get install -y -q $pkgs >/dev/null 2>&1
 fi
-for p in stress-ng git; do
+for p in stress-ng git xfs_io fio; do
     command -v $p >/dev/null || { check "install $p" 1; finish; }
 done
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v pjdfstest >/dev/null; then
     timeout 900 cargo install pjdfstest --locked -j 2 -q || { check "cargo install pjdfstest" 1; finish; }
+fi
+# fsx (the Rust port from crates.io; Debian packages no fsx).
+if ! command -v fsx >/dev/null; then
+    timeout 900 cargo install fsx --locked -j 2 -q || { check "cargo install fsx" 1; finish; }
 fi
 id tests >/dev/null 2>&1 || useradd -M -U tests || { check "useradd tests" 1; finish; }
 
@@ -171,6 +175,121 @@ if start stress --allow-other; then
     stop stress
 else
     check "stress-ng: mount" 1
+fi
+
+# --- O_DIRECT (issue 13.1) ---------------------------------------------
+# The guest's O_DIRECT becomes FOPEN_DIRECT_IO; the host file is opened
+# without it, so any size and alignment the guest sends works.
+cat >"$work/fsx.toml" <<'TOML'
+flen = 1048576
+[opsize]
+max = 131072
+[weights]
+close_open = 1
+read = 10
+write = 10
+mapread = 5
+mapwrite = 5
+truncate = 2
+fsync = 1
+fdatasync = 1
+posix_fallocate = 2
+punch_hole = 2
+sendfile = 1
+copy_file_range = 2
+TOML
+if start direct --allow-other; then
+    out=$(xfs_io -f -d -c "pwrite -S 0x5a 0 4k" -c "pwrite -S 0x33 4096 1m" \
+        -c "pwrite -S 0x44 1052672 512" -c "pread -v 0 16" "$mnt/xfsio" 2>&1)
+    rc=$?
+    want=$( (head -c 4096 /dev/zero | tr '\0' '\132'; head -c 1048576 /dev/zero | tr '\0' '\063'; head -c 512 /dev/zero | tr '\0' '\104') | md5sum)
+    got=$(md5sum <"$work/direct/src/xfsio")
+    if [ "$rc" = 0 ] && [ "$want" = "$got" ] && echo "$out" | grep -q '5a 5a 5a'; then
+        check "O_DIRECT: xfs_io -d pwrite 4k/1M/512 + pread, host bytes match" 0
+    else
+        echo "$out" | tail -n 5
+        check "O_DIRECT: xfs_io -d pwrite 4k/1M/512 + pread, host bytes match" 1
+    fi
+    for rw in randwrite write; do
+        out=$(timeout -k 5 120 fio --name=direct-$rw --filename="$mnt/fio-$rw" --direct=1 --rw=$rw \
+            --bsrange=4k-256k --size=48M --ioengine=psync --verify=crc32c --do_verify=1 \
+            --verify_fatal=1 --verify_state_save=0 --minimal 2>&1)
+        rc=$?
+        [ "$rc" = 0 ] || echo "$out" | tail -n 5
+        check "O_DIRECT: fio direct=1 $rw + verifying read (crc32c)" "$rc"
+    done
+    out=$(timeout -k 5 120 fio --name=direct-read --filename="$mnt/fio-write" --direct=1 --rw=read \
+        --bsrange=4k-256k --size=48M --ioengine=psync --verify=crc32c --verify_only=1 \
+        --verify_fatal=1 --verify_state_save=0 --minimal 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || echo "$out" | tail -n 5
+    check "O_DIRECT: fio direct=1 read, verify-only pass over the written file" "$rc"
+    mkdir -p "$mnt/fsx" "$work/fsx-art"
+    out=$(timeout -k 5 180 fsx -f "$work/fsx.toml" -N 10000 -S 13 -P "$work/fsx-art" "$mnt/fsx/f" 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || echo "$out" | tail -n 15
+    check "fsx (10000 ops: rw, mmap, truncate, fallocate, punch, copy_file_range)" "$rc"
+    stop direct
+else
+    check "O_DIRECT: mount" 1
+fi
+# fsx-rs has no O_DIRECT mode (C fsx -Z is not packaged); the equivalent:
+# the same run where every open is FOPEN_DIRECT_IO, the path an O_DIRECT
+# open takes here.
+if start direct-all --allow-other --cache never; then
+    mkdir -p "$mnt/fsx" "$work/fsx-art2"
+    out=$(timeout -k 5 180 fsx -f "$work/fsx.toml" -N 10000 -S 17 -P "$work/fsx-art2" "$mnt/fsx/f" 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || echo "$out" | tail -n 15
+    check "fsx on FOPEN_DIRECT_IO (--cache never), the O_DIRECT path" "$rc"
+    stop direct-all
+else
+    check "fsx direct: mount" 1
+fi
+
+# --- set-id bits cleared by a non-owner's modification (issue 13.3) ------
+# Root's 06777 file written by `tests`: Linux clears S_ISUID and S_ISGID
+# (S_ISGID only with group execute: the 02767 case keeps it).
+if start killpriv --allow-other --default-permissions; then
+    echo data >"$mnt/cfr-src"
+    chmod 644 "$mnt/cfr-src"
+    kp() { # kp NAME MODE WANT CMD...: run CMD as tests on a fresh MODE file
+        local name=$1 m=$2 want=$3 f=$mnt/kp
+        shift 3
+        rm -f "$f"
+        head -c 16384 /dev/zero >"$f"
+        chmod "$m" "$f"
+        stat -c %a "$f" >/dev/null # the kernel caches the mode
+        runuser -u tests -- "$@" "$f" >/dev/null 2>&1
+        local rc=$? got host
+        got=$(stat -c %a "$f")
+        host=$(stat -c %a "$work/killpriv/src/kp")
+        [ "$rc" = 0 ] && [ "$got" = "$want" ] && [ "$host" = "$want" ]
+        check "set-id clearing: $name on $m as non-owner" $? "mode $got (host $host), want $want"
+    }
+    kp write 6777 777 sh -c 'echo x >>"$0"'
+    kp "write (O_DIRECT)" 6777 777 xfs_io -d -c "pwrite 0 4096"
+    kp truncate 6777 777 truncate -s 100
+    kp "open O_TRUNC" 6777 777 sh -c ': >"$0"'
+    kp fallocate 6777 777 fallocate -l 65536
+    kp "fallocate --keep-size" 6777 777 fallocate -n -l 65536
+    kp "fallocate --punch-hole" 6777 777 fallocate --punch-hole -o 0 -l 4096
+    kp "fallocate --zero-range" 6777 777 fallocate --zero-range -o 0 -l 4096
+    kp copy_file_range 6777 777 xfs_io -c "copy_range -s 0 -d 0 -l 4 $mnt/cfr-src"
+    kp "fallocate, no group exec" 6767 2767 fallocate -l 65536
+    kp "copy_file_range, no group exec" 6767 2767 xfs_io -c "copy_range -s 0 -d 0 -l 4 $mnt/cfr-src"
+    kp "write, no group exec" 6767 2767 sh -c 'echo x >>"$0"'
+    # Root (CAP_FSETID) keeps the bits, as on Linux.
+    rm -f "$mnt/kp"
+    head -c 4096 /dev/zero >"$mnt/kp"
+    chmod 6777 "$mnt/kp"
+    fallocate -l 65536 "$mnt/kp"
+    got=$(stat -c %a "$mnt/kp")
+    [ "$got" = 6777 ]
+    check "set-id clearing: root's fallocate keeps them" $? "mode $got"
+    stop killpriv
+else
+    check "set-id clearing: mount" 1
 fi
 
 # --- integration tests: transport, integrity, git workload ---------------

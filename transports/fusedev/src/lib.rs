@@ -22,4 +22,4 @@ pub mod session;
 pub use dev::FuseDev;
 pub use mount::{Mount, MountError, MountMethod, MountOptions, mount};
 pub use notify::Notifier;
-pub use session::{RunningSession, Session, SessionConfig, Stats, Stopper};
+pub use session::{RunningSession, Session, SessionConfig, StaleAttrsHook, Stats, Stopper};

@@ -150,7 +150,9 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         ..defaults
     };
     let set = termination_signals();
-    let running = Session::mount(fs, &args.mnt, &opts, config)?.spawn()?;
+    let running = Session::mount(fs, &args.mnt, &opts, config)?
+        .with_stale_attrs(Box::new(|fs, report| fs.take_stale_attrs(report)))
+        .spawn()?;
     // Changes made on the host behind the guest's back: drop the kernel's
     // cached entries for them (inotify → FUSE_NOTIFY_INVAL_*).
     if running.fs().host().has_watcher() {
