@@ -21,4 +21,13 @@ fi
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
 rustup target add thumbv7em-none-eabihf aarch64-unknown-none riscv64gc-unknown-none-elf \
   x86_64-unknown-none aarch64-apple-darwin x86_64-apple-darwin >/dev/null
+# --mount-helper: install mount.fuse.arcbox (mount -t fuse.arcbox, fstab) and
+# the release arcbox-fuse it starts.
+if [ "${1:-}" = "--mount-helper" ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  (cd "$here" && cargo build --release -q -p arcbox-fs-fusedev --bin arcbox-fuse)
+  $SUDO install -m 755 "$here/target/release/arcbox-fuse" /usr/local/bin/arcbox-fuse
+  $SUDO install -m 755 "$here/scripts/mount.fuse.arcbox" /sbin/mount.fuse.arcbox
+  echo "setup: installed /usr/local/bin/arcbox-fuse and /sbin/mount.fuse.arcbox"
+fi
 echo "setup: ok"

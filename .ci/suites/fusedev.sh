@@ -292,6 +292,126 @@ else
     check "set-id clearing: mount" 1
 fi
 
+# --- mount options, mount.fuse.arcbox, fstab (issue 13.5) ---------------
+# mountopt NAME EXPECT-REGEX ARGS...: the mount's mountinfo line matches.
+optn=0
+mountopt() { # mountopt DESCRIPTION EXPECT-REGEX ARGS...
+    local name=$1 re=$2 line
+    shift 2
+    optn=$((optn + 1))
+    if start "opt$optn" "$@"; then
+        line=$(grep " $mnt " /proc/self/mountinfo | tail -n 1)
+        echo "$line" | grep -qE "$re"
+        check "-o $name" $? "$line"
+        stop "opt$optn"
+    else
+        check "-o $name: mount" 1
+    fi
+}
+mountopt "suid,dev (default: nosuid,nodev)" ' rw,relatime - fuse' -o suid,dev
+mountopt "noexec,noatime,nodiratime" ' rw,nosuid,nodev,noexec,noatime,nodiratime - ' -o noexec,noatime,nodiratime
+mountopt "ro,strictatime -o sync,dirsync" ' ro,nosuid,nodev - fuse\.arcbox [^ ]+ ro,sync,dirsync,' -o ro,strictatime -o sync,dirsync
+mountopt "fsname,subtype,allow_other,default_permissions,max_read" \
+    ' - fuse\.other myname rw,.*default_permissions,allow_other,max_read=65536' \
+    -o fsname=myname,subtype=other,allow_other,default_permissions,max_read=65536
+mountopt "cache=never,timeout=0,threads=3,max_write=65536,no_xattr,log_level=error" \
+    ' - fuse\.arcbox ' -o cache=never,timeout=0,threads=3,max_write=65536,no_xattr,log_level=error
+install -m 755 scripts/mount.fuse.arcbox /sbin/mount.fuse.arcbox
+export ARCBOX_FUSE=$bin ARCBOX_FUSE_LOG=$work/helper.log
+mkdir -p "$work/helper/src" "$work/helper/mnt"
+echo hello >"$work/helper/src/hello"
+if mount -t fuse.arcbox "$work/helper/src" "$work/helper/mnt" -o allow_other,noexec,cache=never 2>"$work/helper.err"; then
+    line=$(grep " $work/helper/mnt " /proc/self/mountinfo | tail -n 1)
+    [ "$(cat "$work/helper/mnt/hello" 2>/dev/null)" = hello ] &&
+        echo "$line" | grep -qE " rw,noexec,relatime - fuse\.arcbox $work/helper/src rw,.*allow_other"
+    check "mount -t fuse.arcbox (mount.fuse.arcbox helper)" $? "$line"
+    umount "$work/helper/mnt"
+    sleep 0.5
+    ! mounted "$work/helper/mnt" && ! pgrep -f "^$bin $work/helper/src " >/dev/null
+    check "umount of a helper mount ends the daemon" $?
+else
+    cat "$work/helper.err"
+    check "mount -t fuse.arcbox (mount.fuse.arcbox helper)" 1
+fi
+printf '%s %s fuse.arcbox ro,nodev,noatime,default_permissions,nofail 0 0\n' \
+    "$work/helper/src" "$work/helper/mnt" >"$work/fstab"
+if mount -T "$work/fstab" "$work/helper/mnt" 2>"$work/helper.err"; then
+    line=$(grep " $work/helper/mnt " /proc/self/mountinfo | tail -n 1)
+    echo "$line" | grep -qE " ro,nodev,noatime - fuse\.arcbox .* ro,.*default_permissions" &&
+        ! touch "$work/helper/mnt/new" 2>/dev/null
+    check "fstab line (mount -T FSTAB MNT)" $? "$line"
+    umount "$work/helper/mnt"
+else
+    cat "$work/helper.err"
+    check "fstab line (mount -T FSTAB MNT)" 1
+fi
+out=$(mount -t fuse.arcbox "$work/helper/src" "$work/helper/mnt" -o no_such_option 2>&1)
+rc=$?
+[ "$rc" != 0 ] && echo "$out" | grep -q "unknown mount option no_such_option" && ! mounted "$work/helper/mnt"
+check "helper: an unknown option is refused with a message" $? "$out"
+sleep 0.3
+for _ in $(seq 20); do mounted "$work/helper/mnt" || break; umount "$work/helper/mnt"; done
+
+# --- safe unmount (issue 13.6) ------------------------------------------
+# Two arcbox mounts stacked on one directory: `umount` removes the top one;
+# its daemon must not take the one below with it.
+mkdir -p "$work/stack/src1" "$work/stack/src2" "$work/stack/mnt"
+echo one >"$work/stack/src1/who"
+echo two >"$work/stack/src2/who"
+"$bin" "$work/stack/src1" "$work/stack/mnt" 2>"$work/stack/1.log" &
+p1=$!
+daemons+=("$p1")
+for _ in $(seq 100); do mounted "$work/stack/mnt" && break; sleep 0.05; done
+"$bin" "$work/stack/src2" "$work/stack/mnt" 2>"$work/stack/2.log" &
+p2=$!
+daemons+=("$p2")
+for _ in $(seq 100); do [ "$(cat "$work/stack/mnt/who" 2>/dev/null)" = two ] && break; sleep 0.05; done
+grep -q "already a mount point" "$work/stack/2.log"
+check "mounting on a mount point is logged as a warning" $? "$(head -n 1 "$work/stack/2.log")"
+umount "$work/stack/mnt"
+timeout 10 tail --pid="$p2" -f /dev/null
+sleep 0.3
+[ "$(cat "$work/stack/mnt/who" 2>/dev/null)" = one ] && kill -0 "$p1" 2>/dev/null
+check "umount of the top mount leaves the one below (and its daemon)" $?
+# Something else stacked on ours: SIGTERM must not unmount it.
+mount -t tmpfs arcbox-stack-test "$work/stack/mnt"
+echo tmp >"$work/stack/mnt/who"
+kill -TERM "$p1"
+timeout 10 tail --pid="$p1" -f /dev/null
+st=$?
+[ "$st" = 0 ] && [ "$(cat "$work/stack/mnt/who" 2>/dev/null)" = tmp ]
+check "SIGTERM under a foreign mount: the foreign mount stays, the daemon ends" $? "$(tail -n 1 "$work/stack/1.log")"
+umount "$work/stack/mnt"
+umount -l "$work/stack/mnt" 2>/dev/null
+
+# --- readable errors (issue 13.7) ----------------------------------------
+errcase() { # errcase NAME EXPECTED-MESSAGE ARGS...
+    local name=$1 want=$2 out rc
+    shift 2
+    out=$(timeout 10 "$bin" "$@" 2>&1 </dev/null)
+    rc=$?
+    [ "$rc" != 0 ] && [ "$out" = "$want" ]
+    check "error: $name" $? "$out"
+}
+mkdir -p "$work/err/mnt"
+errcase "missing source" "arcbox-fuse: cannot share $work/nope: No such file or directory" "$work/nope" "$work/err/mnt"
+errcase "source is a file" "arcbox-fuse: cannot share /etc/hostname: Not a directory" /etc/hostname "$work/err/mnt"
+errcase "missing mount point" "arcbox-fuse: cannot mount $work/nope: check mount point: No such file or directory (the mount point does not exist)" "$work/err" "$work/nope"
+errcase "--threads 0" "arcbox-fuse: invalid --threads 0: at least 1 worker is needed" "$work/err" "$work/err/mnt" --threads 0
+errcase "--max-write 2048" "arcbox-fuse: invalid --max-write 2048: between 4096 and 1048576 bytes" "$work/err" "$work/err/mnt" --max-write 2048
+errcase '--fsname ""' "arcbox-fuse: invalid --fsname \"\": it must be non-empty, without ','" "$work/err" "$work/err/mnt" --fsname ""
+errcase "-o max_read=100" "arcbox-fuse: mount option max_read=100: below 4096" "$work/err" "$work/err/mnt" -o max_read=100
+out=$(timeout 10 "$bin" "$work/err" "$work/err/mnt" --log-level loud 2>&1)
+[ $? != 0 ] && echo "$out" | grep -q 'unknown log level "loud"'
+check "error: --log-level loud" $? "$(echo "$out" | head -n 1)"
+if start loglevel --log-level info; then
+    stop loglevel
+    grep -q "arcbox-fuse: info: signal 15: unmounting" "$work/loglevel/daemon.log"
+    check "--log-level info logs the unmount" $? "$(cat "$work/loglevel/daemon.log")"
+else
+    check "--log-level info: mount" 1
+fi
+
 # --- integration tests: transport, integrity, git workload ---------------
 for t in transport integrity git_workload; do
     out=$(ARCBOX_GIT_FULL=1 ARCBOX_TEST_TMP=$work timeout -k 10 420 \

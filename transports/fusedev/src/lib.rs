@@ -17,6 +17,7 @@ pub mod dev;
 mod interrupt;
 pub mod mount;
 pub mod notify;
+pub mod options;
 pub mod session;
 
 pub use dev::FuseDev;

@@ -486,9 +486,7 @@ fn serve<F: FileSystem + Send + 'static>(
             Outcome::NoReply => {}
             Outcome::Dropped(e) => {
                 sh.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                eprintln!(
-                    "arcbox-fs-fusedev: dropped request {unique} ({opcode:?}, {n} bytes): {e}"
-                );
+                log::warn!("dropped request {unique} ({opcode:?}, {n} bytes): {e}");
             }
         }
         if opcode == Some(Opcode::DESTROY) {
