@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs what building arcbox-fs needs on a fresh Debian 12 / Linux machine
-# (idempotent). Usage: scripts/setup.sh [--tests]
+# (idempotent). Usage: scripts/setup.sh [--tests] [--mount-helper]
 #   --tests   also what the tests need: clippy, rustfmt and the no_std / macOS
 #             cross targets (scripts/test.sh passes it).
+#   --mount-helper  install arcbox-fuse and mount.fuse.arcbox (mount -t fuse.arcbox).
 # Suites under .ci/suites install their own extras.
 set -euo pipefail
 tests=0
+helper=0
 for arg in "$@"; do
   case "$arg" in
     --tests) tests=1 ;;
-    *) echo "setup: unknown argument $arg (usage: scripts/setup.sh [--tests])" >&2; exit 2 ;;
+    --mount-helper) helper=1 ;;
+    *) echo "setup: unknown argument $arg (usage: scripts/setup.sh [--tests] [--mount-helper])" >&2; exit 2 ;;
   esac
 done
 SUDO=""
@@ -32,5 +35,14 @@ if [ "$tests" -eq 1 ]; then
   rustup component add clippy rustfmt >/dev/null 2>&1 || true
   rustup target add thumbv7em-none-eabihf aarch64-unknown-none riscv64gc-unknown-none-elf \
     x86_64-unknown-none aarch64-apple-darwin x86_64-apple-darwin >/dev/null
+fi
+# --mount-helper: install mount.fuse.arcbox (mount -t fuse.arcbox, fstab) and
+# the release arcbox-fuse it starts.
+if [ "$helper" -eq 1 ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  (cd "$here" && cargo build --release -q -p arcbox-fs-fusedev --bin arcbox-fuse)
+  $SUDO install -m 755 "$here/target/release/arcbox-fuse" /usr/local/bin/arcbox-fuse
+  $SUDO install -m 755 "$here/scripts/mount.fuse.arcbox" /sbin/mount.fuse.arcbox
+  echo "setup: installed /usr/local/bin/arcbox-fuse and /sbin/mount.fuse.arcbox"
 fi
 echo "setup: ok"

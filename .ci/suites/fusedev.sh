@@ -45,17 +45,21 @@ finish() {
 }
 
 export DEBIAN_FRONTEND=noninteractive
-pkgs="stress-ng fio git fuse3"
+pkgs="stress-ng fio git fuse3 xfsprogs acl util-linux"
 if ! apt-get install -y -q $pkgs >/dev/null 2>&1; then
     apt-get update -q >/dev/null 2>&1
     apt-get install -y -q $pkgs >/dev/null 2>&1
 fi
-for p in stress-ng git; do
+for p in stress-ng git xfs_io fio; do
     command -v $p >/dev/null || { check "install $p" 1; finish; }
 done
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v pjdfstest >/dev/null; then
     timeout 900 cargo install pjdfstest --locked -j 2 -q || { check "cargo install pjdfstest" 1; finish; }
+fi
+# fsx (the Rust port from crates.io; Debian packages no fsx).
+if ! command -v fsx >/dev/null; then
+    timeout 900 cargo install fsx --locked -j 2 -q || { check "cargo install fsx" 1; finish; }
 fi
 id tests >/dev/null 2>&1 || useradd -M -U tests || { check "useradd tests" 1; finish; }
 
@@ -171,6 +175,241 @@ if start stress --allow-other; then
     stop stress
 else
     check "stress-ng: mount" 1
+fi
+
+# --- O_DIRECT (issue 13.1) ---------------------------------------------
+# The guest's O_DIRECT becomes FOPEN_DIRECT_IO; the host file is opened
+# without it, so any size and alignment the guest sends works.
+cat >"$work/fsx.toml" <<'TOML'
+flen = 1048576
+[opsize]
+max = 131072
+[weights]
+close_open = 1
+read = 10
+write = 10
+mapread = 5
+mapwrite = 5
+truncate = 2
+fsync = 1
+fdatasync = 1
+posix_fallocate = 2
+punch_hole = 2
+sendfile = 1
+copy_file_range = 2
+TOML
+if start direct --allow-other; then
+    out=$(xfs_io -f -d -c "pwrite -S 0x5a 0 4k" -c "pwrite -S 0x33 4096 1m" \
+        -c "pwrite -S 0x44 1052672 512" -c "pread -v 0 16" "$mnt/xfsio" 2>&1)
+    rc=$?
+    want=$( (head -c 4096 /dev/zero | tr '\0' '\132'; head -c 1048576 /dev/zero | tr '\0' '\063'; head -c 512 /dev/zero | tr '\0' '\104') | md5sum)
+    got=$(md5sum <"$work/direct/src/xfsio")
+    if [ "$rc" = 0 ] && [ "$want" = "$got" ] && echo "$out" | grep -q '5a 5a 5a'; then
+        check "O_DIRECT: xfs_io -d pwrite 4k/1M/512 + pread, host bytes match" 0
+    else
+        echo "$out" | tail -n 5
+        check "O_DIRECT: xfs_io -d pwrite 4k/1M/512 + pread, host bytes match" 1
+    fi
+    for rw in randwrite write; do
+        out=$(timeout -k 5 120 fio --name=direct-$rw --filename="$mnt/fio-$rw" --direct=1 --rw=$rw \
+            --bsrange=4k-256k --size=48M --ioengine=psync --verify=crc32c --do_verify=1 \
+            --verify_fatal=1 --verify_state_save=0 --minimal 2>&1)
+        rc=$?
+        [ "$rc" = 0 ] || echo "$out" | tail -n 5
+        check "O_DIRECT: fio direct=1 $rw + verifying read (crc32c)" "$rc"
+    done
+    out=$(timeout -k 5 120 fio --name=direct-read --filename="$mnt/fio-write" --direct=1 --rw=read \
+        --bsrange=4k-256k --size=48M --ioengine=psync --verify=crc32c --verify_only=1 \
+        --verify_fatal=1 --verify_state_save=0 --minimal 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || echo "$out" | tail -n 5
+    check "O_DIRECT: fio direct=1 read, verify-only pass over the written file" "$rc"
+    mkdir -p "$mnt/fsx" "$work/fsx-art"
+    out=$(timeout -k 5 180 fsx -f "$work/fsx.toml" -N 10000 -S 13 -P "$work/fsx-art" "$mnt/fsx/f" 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || echo "$out" | tail -n 15
+    check "fsx (10000 ops: rw, mmap, truncate, fallocate, punch, copy_file_range)" "$rc"
+    stop direct
+else
+    check "O_DIRECT: mount" 1
+fi
+# fsx-rs has no O_DIRECT mode (C fsx -Z is not packaged); the equivalent:
+# the same run where every open is FOPEN_DIRECT_IO, the path an O_DIRECT
+# open takes here.
+if start direct-all --allow-other --cache never; then
+    mkdir -p "$mnt/fsx" "$work/fsx-art2"
+    out=$(timeout -k 5 180 fsx -f "$work/fsx.toml" -N 10000 -S 17 -P "$work/fsx-art2" "$mnt/fsx/f" 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || echo "$out" | tail -n 15
+    check "fsx on FOPEN_DIRECT_IO (--cache never), the O_DIRECT path" "$rc"
+    stop direct-all
+else
+    check "fsx direct: mount" 1
+fi
+
+# --- set-id bits cleared by a non-owner's modification (issue 13.3) ------
+# Root's 06777 file written by `tests`: Linux clears S_ISUID and S_ISGID
+# (S_ISGID only with group execute: the 02767 case keeps it).
+if start killpriv --allow-other --default-permissions; then
+    echo data >"$mnt/cfr-src"
+    chmod 644 "$mnt/cfr-src"
+    kp() { # kp NAME MODE WANT CMD...: run CMD as tests on a fresh MODE file
+        local name=$1 m=$2 want=$3 f=$mnt/kp
+        shift 3
+        rm -f "$f"
+        head -c 16384 /dev/zero >"$f"
+        chmod "$m" "$f"
+        stat -c %a "$f" >/dev/null # the kernel caches the mode
+        runuser -u tests -- "$@" "$f" >/dev/null 2>&1
+        local rc=$? got host
+        got=$(stat -c %a "$f")
+        host=$(stat -c %a "$work/killpriv/src/kp")
+        [ "$rc" = 0 ] && [ "$got" = "$want" ] && [ "$host" = "$want" ]
+        check "set-id clearing: $name on $m as non-owner" $? "mode $got (host $host), want $want"
+    }
+    kp write 6777 777 sh -c 'echo x >>"$0"'
+    kp "write (O_DIRECT)" 6777 777 xfs_io -d -c "pwrite 0 4096"
+    kp truncate 6777 777 truncate -s 100
+    kp "open O_TRUNC" 6777 777 sh -c ': >"$0"'
+    kp fallocate 6777 777 fallocate -l 65536
+    kp "fallocate --keep-size" 6777 777 fallocate -n -l 65536
+    kp "fallocate --punch-hole" 6777 777 fallocate --punch-hole -o 0 -l 4096
+    kp "fallocate --zero-range" 6777 777 fallocate --zero-range -o 0 -l 4096
+    kp copy_file_range 6777 777 xfs_io -c "copy_range -s 0 -d 0 -l 4 $mnt/cfr-src"
+    kp "fallocate, no group exec" 6767 2767 fallocate -l 65536
+    kp "copy_file_range, no group exec" 6767 2767 xfs_io -c "copy_range -s 0 -d 0 -l 4 $mnt/cfr-src"
+    kp "write, no group exec" 6767 2767 sh -c 'echo x >>"$0"'
+    # Root (CAP_FSETID) keeps the bits, as on Linux.
+    rm -f "$mnt/kp"
+    head -c 4096 /dev/zero >"$mnt/kp"
+    chmod 6777 "$mnt/kp"
+    fallocate -l 65536 "$mnt/kp"
+    got=$(stat -c %a "$mnt/kp")
+    [ "$got" = 6777 ]
+    check "set-id clearing: root's fallocate keeps them" $? "mode $got"
+    stop killpriv
+else
+    check "set-id clearing: mount" 1
+fi
+
+# --- mount options, mount.fuse.arcbox, fstab (issue 13.5) ---------------
+# mountopt NAME EXPECT-REGEX ARGS...: the mount's mountinfo line matches.
+optn=0
+mountopt() { # mountopt DESCRIPTION EXPECT-REGEX ARGS...
+    local name=$1 re=$2 line
+    shift 2
+    optn=$((optn + 1))
+    if start "opt$optn" "$@"; then
+        line=$(grep " $mnt " /proc/self/mountinfo | tail -n 1)
+        echo "$line" | grep -qE "$re"
+        check "-o $name" $? "$line"
+        stop "opt$optn"
+    else
+        check "-o $name: mount" 1
+    fi
+}
+mountopt "suid,dev (default: nosuid,nodev)" ' rw,relatime - fuse' -o suid,dev
+mountopt "noexec,noatime,nodiratime" ' rw,nosuid,nodev,noexec,noatime,nodiratime - ' -o noexec,noatime,nodiratime
+mountopt "ro,strictatime -o sync,dirsync" ' ro,nosuid,nodev - fuse\.arcbox [^ ]+ ro,sync,dirsync,' -o ro,strictatime -o sync,dirsync
+mountopt "fsname,subtype,allow_other,default_permissions,max_read" \
+    ' - fuse\.other myname rw,.*default_permissions,allow_other,max_read=65536' \
+    -o fsname=myname,subtype=other,allow_other,default_permissions,max_read=65536
+mountopt "cache=never,timeout=0,threads=3,max_write=65536,no_xattr,log_level=error" \
+    ' - fuse\.arcbox ' -o cache=never,timeout=0,threads=3,max_write=65536,no_xattr,log_level=error
+install -m 755 scripts/mount.fuse.arcbox /sbin/mount.fuse.arcbox
+export ARCBOX_FUSE=$bin ARCBOX_FUSE_LOG=$work/helper.log
+mkdir -p "$work/helper/src" "$work/helper/mnt"
+echo hello >"$work/helper/src/hello"
+if mount -t fuse.arcbox "$work/helper/src" "$work/helper/mnt" -o allow_other,noexec,cache=never 2>"$work/helper.err"; then
+    line=$(grep " $work/helper/mnt " /proc/self/mountinfo | tail -n 1)
+    [ "$(cat "$work/helper/mnt/hello" 2>/dev/null)" = hello ] &&
+        echo "$line" | grep -qE " rw,noexec,relatime - fuse\.arcbox $work/helper/src rw,.*allow_other"
+    check "mount -t fuse.arcbox (mount.fuse.arcbox helper)" $? "$line"
+    umount "$work/helper/mnt"
+    sleep 0.5
+    ! mounted "$work/helper/mnt" && ! pgrep -f "^$bin $work/helper/src " >/dev/null
+    check "umount of a helper mount ends the daemon" $?
+else
+    cat "$work/helper.err"
+    check "mount -t fuse.arcbox (mount.fuse.arcbox helper)" 1
+fi
+printf '%s %s fuse.arcbox ro,nodev,noatime,default_permissions,nofail 0 0\n' \
+    "$work/helper/src" "$work/helper/mnt" >"$work/fstab"
+if mount -T "$work/fstab" "$work/helper/mnt" 2>"$work/helper.err"; then
+    line=$(grep " $work/helper/mnt " /proc/self/mountinfo | tail -n 1)
+    echo "$line" | grep -qE " ro,nodev,noatime - fuse\.arcbox .* ro,.*default_permissions" &&
+        ! touch "$work/helper/mnt/new" 2>/dev/null
+    check "fstab line (mount -T FSTAB MNT)" $? "$line"
+    umount "$work/helper/mnt"
+else
+    cat "$work/helper.err"
+    check "fstab line (mount -T FSTAB MNT)" 1
+fi
+out=$(mount -t fuse.arcbox "$work/helper/src" "$work/helper/mnt" -o no_such_option 2>&1)
+rc=$?
+[ "$rc" != 0 ] && echo "$out" | grep -q "unknown mount option no_such_option" && ! mounted "$work/helper/mnt"
+check "helper: an unknown option is refused with a message" $? "$out"
+sleep 0.3
+for _ in $(seq 20); do mounted "$work/helper/mnt" || break; umount "$work/helper/mnt"; done
+
+# --- safe unmount (issue 13.6) ------------------------------------------
+# Two arcbox mounts stacked on one directory: `umount` removes the top one;
+# its daemon must not take the one below with it.
+mkdir -p "$work/stack/src1" "$work/stack/src2" "$work/stack/mnt"
+echo one >"$work/stack/src1/who"
+echo two >"$work/stack/src2/who"
+"$bin" "$work/stack/src1" "$work/stack/mnt" 2>"$work/stack/1.log" &
+p1=$!
+daemons+=("$p1")
+for _ in $(seq 100); do mounted "$work/stack/mnt" && break; sleep 0.05; done
+"$bin" "$work/stack/src2" "$work/stack/mnt" 2>"$work/stack/2.log" &
+p2=$!
+daemons+=("$p2")
+for _ in $(seq 100); do [ "$(cat "$work/stack/mnt/who" 2>/dev/null)" = two ] && break; sleep 0.05; done
+grep -q "already a mount point" "$work/stack/2.log"
+check "mounting on a mount point is logged as a warning" $? "$(head -n 1 "$work/stack/2.log")"
+umount "$work/stack/mnt"
+timeout 10 tail --pid="$p2" -f /dev/null
+sleep 0.3
+[ "$(cat "$work/stack/mnt/who" 2>/dev/null)" = one ] && kill -0 "$p1" 2>/dev/null
+check "umount of the top mount leaves the one below (and its daemon)" $?
+# Something else stacked on ours: SIGTERM must not unmount it.
+mount -t tmpfs arcbox-stack-test "$work/stack/mnt"
+echo tmp >"$work/stack/mnt/who"
+kill -TERM "$p1"
+timeout 10 tail --pid="$p1" -f /dev/null
+st=$?
+[ "$st" = 0 ] && [ "$(cat "$work/stack/mnt/who" 2>/dev/null)" = tmp ]
+check "SIGTERM under a foreign mount: the foreign mount stays, the daemon ends" $? "$(tail -n 1 "$work/stack/1.log")"
+umount "$work/stack/mnt"
+umount -l "$work/stack/mnt" 2>/dev/null
+
+# --- readable errors (issue 13.7) ----------------------------------------
+errcase() { # errcase NAME EXPECTED-MESSAGE ARGS...
+    local name=$1 want=$2 out rc
+    shift 2
+    out=$(timeout 10 "$bin" "$@" 2>&1 </dev/null)
+    rc=$?
+    [ "$rc" != 0 ] && [ "$out" = "$want" ]
+    check "error: $name" $? "$out"
+}
+mkdir -p "$work/err/mnt"
+errcase "missing source" "arcbox-fuse: cannot share $work/nope: No such file or directory" "$work/nope" "$work/err/mnt"
+errcase "source is a file" "arcbox-fuse: cannot share /etc/hostname: Not a directory" /etc/hostname "$work/err/mnt"
+errcase "missing mount point" "arcbox-fuse: cannot mount $work/nope: check mount point: No such file or directory (the mount point does not exist)" "$work/err" "$work/nope"
+errcase "--threads 0" "arcbox-fuse: invalid --threads 0: at least 1 worker is needed" "$work/err" "$work/err/mnt" --threads 0
+errcase "--max-write 2048" "arcbox-fuse: invalid --max-write 2048: between 4096 and 1048576 bytes" "$work/err" "$work/err/mnt" --max-write 2048
+errcase '--fsname ""' "arcbox-fuse: invalid --fsname \"\": it must be non-empty, without ','" "$work/err" "$work/err/mnt" --fsname ""
+errcase "-o max_read=100" "arcbox-fuse: mount option max_read=100: below 4096" "$work/err" "$work/err/mnt" -o max_read=100
+out=$(timeout 10 "$bin" "$work/err" "$work/err/mnt" --log-level loud 2>&1)
+[ $? != 0 ] && echo "$out" | grep -q 'unknown log level "loud"'
+check "error: --log-level loud" $? "$(echo "$out" | head -n 1)"
+if start loglevel --log-level info; then
+    stop loglevel
+    grep -q "arcbox-fuse: info: signal 15: unmounting" "$work/loglevel/daemon.log"
+    check "--log-level info logs the unmount" $? "$(cat "$work/loglevel/daemon.log")"
+else
+    check "--log-level info: mount" 1
 fi
 
 # --- integration tests: transport, integrity, git workload ---------------

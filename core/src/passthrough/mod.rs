@@ -12,8 +12,10 @@
 mod attr;
 mod config;
 pub mod dax;
+mod direct;
 pub mod handles;
 pub mod inodes;
+mod killpriv;
 pub mod lockwait;
 pub mod wcombine;
 
@@ -125,6 +127,8 @@ pub struct PassthroughFs<H: Host> {
     last_drain: Mutex<Instant>,
     /// The DAX window, when the embedder gave one ([`Self::with_dax`]).
     dax: Option<DaxWindow<H::File>>,
+    /// Nodes whose set-id bits were cleared behind the kernel's cache.
+    stale: killpriv::StaleAttrs,
 }
 
 impl<H: Host> PassthroughFs<H> {
@@ -148,6 +152,7 @@ impl<H: Host> PassthroughFs<H> {
             lock_waits: lockwait::LockWaits::new(),
             last_drain: Mutex::new(Instant::ZERO),
             dax: None,
+            stale: killpriv::StaleAttrs::new(),
         })
     }
 
@@ -429,7 +434,7 @@ impl<H: Host> PassthroughFs<H> {
         });
         Opened {
             fh,
-            flags: self.fopen_flags(false),
+            flags: self.fopen_flags(false) | direct::fopen_flags(flags),
             backing_id: 0,
         }
     }
@@ -783,7 +788,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let d = self.inode(node)?;
         self.flush_node(node);
         let flags = self.open_flags(args.flags);
-        let file = self.host.open(&d.inode, flags)?;
+        let file = self.host.open(&d.inode, direct::host_flags(flags))?;
         if flags.contains(OpenFlags::TRUNC)
             && OpenInFlags::from_bits_retain(args.open_flags).contains(OpenInFlags::KILL_SUIDGID)
         {
@@ -867,6 +872,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         }
         // Not combinable: this data goes out now, after anything pending.
         self.flush_node(node);
+        let killing = kill && self.has_setid(file);
         let mut off = offset;
         let mut written = 0usize;
         while !data.is_empty() {
@@ -881,6 +887,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
                 Err(e) if written == 0 => return Err(e),
                 Err(_) => break,
             }
+        }
+        if killing {
+            self.note_killed(node);
         }
         u32::try_from(written).map_err(|_| Errno::EINVAL)
     }
@@ -1146,7 +1155,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let (inode, file, st) = self.host.create(
             &p.inode,
             name,
-            flags,
+            direct::host_flags(flags),
             self.masked(args.mode, args.umask),
             &Self::creds(ctx),
         )?;
@@ -1158,13 +1167,14 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         Ok((entry, self.new_file_handle(d, file, flags)))
     }
 
-    fn fallocate(&self, _ctx: &Context, node: NodeId, arg: &FallocateIn) -> Result<()> {
+    fn fallocate(&self, ctx: &Context, node: NodeId, arg: &FallocateIn) -> Result<()> {
         let h = self.file_handle(node, arg.fh)?;
         self.flush_node(node);
         let HandleKind::File { file, .. } = &h.kind else {
             return Err(Errno::EBADF);
         };
         let m = FallocateMode::from_bits(arg.mode).ok_or(Errno::EOPNOTSUPP)?;
+        self.kill_priv_unflagged(ctx, node, &h.inode.inode, file)?;
         self.host.fallocate(file, m, arg.offset, arg.length)
     }
 
@@ -1189,7 +1199,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         }
     }
 
-    fn copy_file_range(&self, _ctx: &Context, node: NodeId, arg: &CopyFileRangeIn) -> Result<u64> {
+    fn copy_file_range(&self, ctx: &Context, node: NodeId, arg: &CopyFileRangeIn) -> Result<u64> {
         if arg.flags != 0 {
             return Err(Errno::EINVAL);
         }
@@ -1202,6 +1212,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         else {
             return Err(Errno::EBADF);
         };
+        self.kill_priv_unflagged(ctx, arg.nodeid_out, &dst.inode.inode, d)?;
         self.host
             .copy_file_range(s, arg.off_in, d, arg.off_out, arg.len, 0)
     }
@@ -1216,7 +1227,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let flags = self.open_flags(args.flags);
         let (inode, file, st) = self.host.tmpfile(
             &p.inode,
-            flags,
+            direct::host_flags(flags),
             self.masked(args.mode, args.umask),
             &Self::creds(ctx),
         )?;

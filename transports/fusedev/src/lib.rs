@@ -31,9 +31,10 @@ pub mod dev;
 mod interrupt;
 pub mod mount;
 pub mod notify;
+pub mod options;
 pub mod session;
 
 pub use dev::FuseDev;
 pub use mount::{Mount, MountError, MountMethod, MountOptions, mount};
 pub use notify::Notifier;
-pub use session::{RunningSession, Session, SessionConfig, Stats, Stopper};
+pub use session::{RunningSession, Session, SessionConfig, StaleAttrsHook, Stats, Stopper};

@@ -2,6 +2,7 @@
 //! otherwise; lazy unmount and connection abort.
 
 use crate::dev::FuseDev;
+use crate::options::Atime;
 use std::ffi::{CString, OsStr};
 use std::fmt;
 use std::io;
@@ -30,6 +31,18 @@ pub struct MountOptions {
     pub nosuid: bool,
     /// Do not open device nodes (`MS_NODEV`).
     pub nodev: bool,
+    /// Do not execute programs from the mount (`MS_NOEXEC`).
+    pub noexec: bool,
+    /// Access-time updates (`MS_NOATIME`, `MS_RELATIME`, `MS_STRICTATIME`).
+    pub atime: Atime,
+    /// No access-time updates on directories (`MS_NODIRATIME`).
+    pub nodiratime: bool,
+    /// Keep timestamp updates in memory (`MS_LAZYTIME`).
+    pub lazytime: bool,
+    /// Synchronous writes (`MS_SYNCHRONOUS`).
+    pub sync: bool,
+    /// Synchronous directory changes (`MS_DIRSYNC`).
+    pub dirsync: bool,
     /// Largest READ the kernel sends (`max_read`), if limited.
     pub max_read: Option<u32>,
 }
@@ -44,6 +57,12 @@ impl Default for MountOptions {
             read_only: false,
             nosuid: true,
             nodev: true,
+            noexec: false,
+            atime: Atime::Default,
+            nodiratime: false,
+            lazytime: false,
+            sync: false,
+            dirsync: false,
             max_read: None,
         }
     }
@@ -64,6 +83,52 @@ impl MountOptions {
             o.push(format!("max_read={m}"));
         }
         o.join(",")
+    }
+
+    /// The `MS_*` flags for `mount(2)`.
+    fn ms_flags(&self) -> libc::c_ulong {
+        let mut flags: libc::c_ulong = 0;
+        for (on, f) in [
+            (self.read_only, libc::MS_RDONLY),
+            (self.nosuid, libc::MS_NOSUID),
+            (self.nodev, libc::MS_NODEV),
+            (self.noexec, libc::MS_NOEXEC),
+            (self.nodiratime, libc::MS_NODIRATIME),
+            (self.lazytime, libc::MS_LAZYTIME),
+            (self.sync, libc::MS_SYNCHRONOUS),
+            (self.dirsync, libc::MS_DIRSYNC),
+            (self.atime == Atime::Noatime, libc::MS_NOATIME),
+            (self.atime == Atime::Relative, libc::MS_RELATIME),
+            (self.atime == Atime::Strict, libc::MS_STRICTATIME),
+        ] {
+            if on {
+                flags |= f;
+            }
+        }
+        flags
+    }
+
+    /// The same flags as mount(8) words, for `fusermount3 -o`.
+    fn vfs_words(&self) -> Vec<&'static str> {
+        let mut w = Vec::new();
+        for (on, name) in [
+            (self.read_only, "ro"),
+            (self.nosuid, "nosuid"),
+            (self.nodev, "nodev"),
+            (self.noexec, "noexec"),
+            (self.nodiratime, "nodiratime"),
+            (self.lazytime, "lazytime"),
+            (self.sync, "sync"),
+            (self.dirsync, "dirsync"),
+            (self.atime == Atime::Noatime, "noatime"),
+            (self.atime == Atime::Relative, "relatime"),
+            (self.atime == Atime::Strict, "strictatime"),
+        ] {
+            if on {
+                w.push(name);
+            }
+        }
+        w
     }
 
     fn fstype(&self) -> String {
@@ -132,12 +197,15 @@ impl MountError {
 
 impl fmt::Display for MountError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The OS's text without Rust's " (os error N)" suffix.
+        let text = self.source.to_string();
+        let text = text.rfind(" (os error ").map_or(&text[..], |i| &text[..i]);
         write!(
             f,
-            "cannot mount FUSE at {}: {}: {}{}",
+            "cannot mount {}: {}: {}{}",
             self.mountpoint.display(),
             self.stage,
-            self.source,
+            text,
             self.hint()
         )
     }
@@ -176,6 +244,12 @@ pub fn mount(mountpoint: &Path, opts: &MountOptions) -> Result<(FuseDev, Mount),
     }
     let mountpoint = std::fs::canonicalize(mountpoint)
         .map_err(|e| MountError::new("check mount point", mountpoint, e))?;
+    if mounts_at(&mountpoint).is_some_and(|m| !m.is_empty()) {
+        log::warn!(
+            "{} is already a mount point; the new mount hides what is mounted there",
+            mountpoint.display()
+        );
+    }
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
     let (dev, method) = if euid == 0 {
@@ -227,16 +301,7 @@ fn mount_syscall(mnt: &Path, opts: &MountOptions) -> Result<FuseDev, MountError>
         data.push(',');
         data.push_str(&extra);
     }
-    let mut flags: libc::c_ulong = 0;
-    if opts.read_only {
-        flags |= libc::MS_RDONLY;
-    }
-    if opts.nosuid {
-        flags |= libc::MS_NOSUID;
-    }
-    if opts.nodev {
-        flags |= libc::MS_NODEV;
-    }
+    let flags = opts.ms_flags();
     let source = cstring("mount(2)", mnt, opts.fsname.as_bytes())?;
     let target = cstring("mount(2)", mnt, mnt.as_os_str().as_bytes())?;
     let fstype = cstring("mount(2)", mnt, opts.fstype().as_bytes())?;
@@ -285,15 +350,7 @@ fn mount_fusermount(mnt: &Path, opts: &MountOptions) -> Result<FuseDev, MountErr
     if let Some(s) = &opts.subtype {
         o.push(format!("subtype={s}"));
     }
-    for (on, name) in [
-        (opts.read_only, "ro"),
-        (opts.nosuid, "nosuid"),
-        (opts.nodev, "nodev"),
-    ] {
-        if on {
-            o.push(name.into());
-        }
-    }
+    o.extend(opts.vfs_words().into_iter().map(String::from));
     let extra = opts.fuse_options();
     if !extra.is_empty() {
         o.push(extra);
@@ -361,25 +418,49 @@ fn recv_fd(sock: &UnixStream) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// The FUSE connection number (the name of its directory under
-/// `/sys/fs/fuse/connections`) of the newest FUSE mount at `mnt`, read from
-/// `/proc/self/mountinfo` (a `stat` of the mount point would need a server).
-fn connection_of(mnt: &Path) -> Option<u64> {
+/// One mount at a path, from `/proc/self/mountinfo` (proc(5)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MountAt {
+    /// The superblock's device number as the kernel's internal `dev_t`
+    /// (`MKDEV(major, minor) = major << 20 | minor`); for a FUSE mount, its
+    /// connection number under `/sys/fs/fuse/connections`.
+    dev: u64,
+    /// Type `fuse` or `fuse.*`.
+    fuse: bool,
+}
+
+/// Every mount at `mnt`, bottom first (the last one is what the path shows),
+/// or `None` if mountinfo cannot be read.
+fn mounts_at(mnt: &Path) -> Option<Vec<MountAt>> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let want = escape_mount_path(mnt.as_os_str());
-    info.lines().rev().find_map(|line| {
-        let mut fields = line.split(' ');
-        let devno = fields.nth(2)?;
-        let point = fields.nth(1)?;
-        let fstype = line.split(" - ").nth(1)?.split(' ').next()?;
-        if point != want || !(fstype == "fuse" || fstype.starts_with("fuse.")) {
-            return None;
-        }
-        let (maj, min) = devno.split_once(':')?;
-        let (maj, min): (u64, u64) = (maj.parse().ok()?, min.parse().ok()?);
-        // The kernel's internal dev_t: MKDEV(major, minor) = major << 20 | minor.
-        Some((maj << 20) | min)
-    })
+    Some(parse_mounts_at(&info, &escape_mount_path(mnt.as_os_str())))
+}
+
+fn parse_mounts_at(info: &str, want: &str) -> Vec<MountAt> {
+    info.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let devno = fields.nth(2)?;
+            let point = fields.nth(1)?;
+            let fstype = line.split(" - ").nth(1)?.split(' ').next()?;
+            if point != want {
+                return None;
+            }
+            let (maj, min) = devno.split_once(':')?;
+            let (maj, min): (u64, u64) = (maj.parse().ok()?, min.parse().ok()?);
+            Some(MountAt {
+                dev: (maj << 20) | min,
+                fuse: fstype == "fuse" || fstype.starts_with("fuse."),
+            })
+        })
+        .collect()
+}
+
+/// The FUSE connection number (the name of its directory under
+/// `/sys/fs/fuse/connections`) of the topmost mount at `mnt`, if it is a
+/// FUSE mount (a `stat` of the mount point would need a server).
+fn connection_of(mnt: &Path) -> Option<u64> {
+    mounts_at(mnt)?.last().filter(|m| m.fuse).map(|m| m.dev)
 }
 
 /// `/proc/self/mountinfo` escapes space, tab, newline and backslash as octal.
@@ -443,18 +524,48 @@ impl Mount {
     /// stop at once; the connection ends (the workers read `ENODEV`) when
     /// the last open file in it is closed. Idempotent.
     ///
-    /// Errors: `umount2(2)` or `fusermount3 -u` failures other than "not
-    /// mounted".
+    /// Only this mount is ever touched: `/proc/self/mountinfo` must show
+    /// this connection's device as the topmost mount at the mount point.
+    /// If the mount is gone (unmounted from outside) there is nothing to
+    /// do; if another mount is stacked on it, unmounting the path would
+    /// remove that one instead, so nothing is unmounted and an error says
+    /// so (the caller may [`abort`](Self::abort) the connection).
+    ///
+    /// Errors: `EBUSY` when another mount is on top of this one;
+    /// `umount2(2)` or `fusermount3 -u` failures other than "not mounted".
     pub fn unmount(&self) -> io::Result<()> {
         if !self.mounted.swap(false, Ordering::AcqRel) {
             return Ok(());
+        }
+        match (self.connection, mounts_at(&self.mountpoint)) {
+            (Some(conn), Some(mounts)) => {
+                let Some(pos) = mounts.iter().rposition(|m| m.fuse && m.dev == conn) else {
+                    // Already unmounted (from outside): leave whatever is there now.
+                    return Ok(());
+                };
+                if pos + 1 != mounts.len() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ResourceBusy,
+                        format!(
+                            "{}: another mount is stacked on this FUSE mount; not unmounting it",
+                            self.mountpoint.display()
+                        ),
+                    ));
+                }
+            }
+            _ => log::warn!(
+                "{}: cannot tell from /proc/self/mountinfo which mount is ours; unmounting the path",
+                self.mountpoint.display()
+            ),
         }
         let r = match self.method {
             MountMethod::Syscall => {
                 let target = CString::new(self.mountpoint.as_os_str().as_bytes())
                     .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
                 // SAFETY: `target` is a NUL-terminated string alive for the call.
-                let r = unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+                let r = unsafe {
+                    libc::umount2(target.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW)
+                };
                 if r == 0 {
                     Ok(())
                 } else {
@@ -532,6 +643,39 @@ mod tests {
         );
         assert_eq!(o.fstype(), "fuse.arcbox");
         assert_eq!(MountOptions { subtype: None, ..o }.fstype(), "fuse");
+    }
+
+    #[test]
+    fn mountinfo_stacked_mounts() {
+        let info = "\
+22 1 8:1 / / rw - ext4 /dev/sda1 rw
+40 22 0:55 / /mnt/a rw,nosuid - fuse.arcbox arcbox-fs rw
+41 40 0:56 / /mnt/a rw - tmpfs tmpfs rw
+42 22 0:57 / /mnt/b rw - fuse fs rw
+";
+        let m = parse_mounts_at(info, "/mnt/a");
+        assert_eq!(
+            m,
+            vec![
+                MountAt {
+                    dev: 55,
+                    fuse: true
+                },
+                MountAt {
+                    dev: 56,
+                    fuse: false
+                }
+            ]
+        );
+        assert_eq!(
+            parse_mounts_at(info, "/mnt/b"),
+            vec![MountAt {
+                dev: 57,
+                fuse: true
+            }]
+        );
+        assert!(parse_mounts_at(info, "/mnt").is_empty());
+        assert!(parse_mounts_at("garbage\n1 2\n", "/mnt/a").is_empty());
     }
 
     #[test]

@@ -81,8 +81,13 @@ pub struct Stats {
     pub interrupts_signalled: AtomicU64,
 }
 
+/// Reports the node ids whose cached attributes the kernel must drop
+/// before the current reply is sent (see [`Session::with_stale_attrs`]).
+pub type StaleAttrsHook<F> = Box<dyn Fn(&F, &mut dyn FnMut(u64)) + Send + Sync>;
+
 struct Shared<F> {
     dispatcher: FuseDispatcher<F>,
+    stale_attrs: Option<StaleAttrsHook<F>>,
     inflight: InFlight,
     /// The session's first descriptor, cloned for new workers.
     dev: Arc<FuseDev>,
@@ -138,6 +143,7 @@ impl<F: FileSystem + Send + 'static> Session<F> {
         let inflight = InFlight::new(config.max_threads, config.interrupt_signal)?;
         let shared = Arc::new(Shared {
             dispatcher: FuseDispatcher::with_config(fs, config.dispatcher),
+            stale_attrs: None,
             inflight,
             dev: Arc::new(dev),
             workers: Mutex::new(Vec::new()),
@@ -148,6 +154,19 @@ impl<F: FileSystem + Send + 'static> Session<F> {
             config,
         });
         Ok(Session { shared, mount })
+    }
+
+    /// Sets a hook each worker runs after a request and before its reply:
+    /// every node id it reports gets an attribute-only
+    /// `FUSE_NOTIFY_INVAL_INODE` (offset -1: cached pages stay), so a change
+    /// the kernel does not expect (set-id bits cleared on FALLOCATE, see
+    /// `PassthroughFs::take_stale_attrs`) is visible when the syscall returns.
+    /// Only before [`spawn`](Self::spawn).
+    pub fn with_stale_attrs(mut self, hook: StaleAttrsHook<F>) -> Self {
+        if let Some(sh) = Arc::get_mut(&mut self.shared) {
+            sh.stale_attrs = Some(hook);
+        }
+        self
     }
 
     /// Starts the workers. Worker 0 serves on the mount's descriptor, the
@@ -442,6 +461,9 @@ fn serve<F: FileSystem + Send + 'static>(
             sh.dispatcher.handle(now, req, &mut sink)
         };
         sh.inflight.end(slot);
+        if let Some(hook) = &sh.stale_attrs {
+            hook(sh.dispatcher.fs(), &mut |node| inval_attrs(dev, node));
+        }
         match outcome {
             Outcome::Reply(len) => {
                 let body_len = len.saturating_sub(OUT_HEADER_LEN).min(body.len());
@@ -464,15 +486,26 @@ fn serve<F: FileSystem + Send + 'static>(
             Outcome::NoReply => {}
             Outcome::Dropped(e) => {
                 sh.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                eprintln!(
-                    "arcbox-fs-fusedev: dropped request {unique} ({opcode:?}, {n} bytes): {e}"
-                );
+                log::warn!("dropped request {unique} ({opcode:?}, {n} bytes): {e}");
             }
         }
         if opcode == Some(Opcode::DESTROY) {
             // The kernel ends the connection after DESTROY; the other
             // workers read ENODEV.
             return Ok(());
+        }
+    }
+}
+
+/// `FUSE_NOTIFY_INVAL_INODE` for `node` with offset -1: the kernel drops the
+/// cached attributes only (fs/fuse/inode.c `fuse_reverse_inval_inode`). Takes
+/// no inode or page lock, so it is safe while the kernel waits for a reply.
+/// Best effort: `ENOENT` (the kernel forgot the node) needs nothing.
+fn inval_attrs(dev: &FuseDev, node: u64) {
+    let mut buf = [0u8; 64];
+    if let Ok(n) = arcbox_fs::reply::notify_inval_inode(&mut buf[..], node, -1, 0) {
+        if let Some(msg) = buf.get(..n) {
+            let _ = dev.write_reply(&[IoSlice::new(msg)]);
         }
     }
 }

@@ -14,6 +14,7 @@ use arcbox_fs::DispatcherConfig;
 use arcbox_fs::abi::InitFlags;
 use arcbox_fs::host::Host;
 use arcbox_fs::passthrough::{CacheMode, Invalidation, PassthroughConfig, PassthroughFs};
+use arcbox_fs_fusedev::options::{self, Applied};
 use arcbox_fs_fusedev::{MountOptions, Session, SessionConfig, Stopper};
 use arcbox_fs_linux::LinuxHost;
 use clap::Parser;
@@ -29,6 +30,12 @@ struct Args {
     src: PathBuf,
     /// Where to mount it (an existing directory).
     mnt: PathBuf,
+    /// Mount options, comma-separated, as mount(8) and fuse(8) take them
+    /// (ro, suid, dev, noexec, noatime, allow_other, fsname=, max_read=, ...)
+    /// and the arcbox ones (cache=, timeout=, threads=, max_write=,
+    /// writeback, no_xattr, no_readdirplus, log_level=); see the README.
+    #[arg(short = 'o', value_name = "OPT[,OPT...]", action = clap::ArgAction::Append)]
+    options: Vec<String>,
     /// Worker threads, each with its own /dev/fuse descriptor [default: number of CPUs, at least 2].
     #[arg(long, short = 't')]
     threads: Option<usize>,
@@ -56,17 +63,140 @@ struct Args {
     /// Do not offer READDIRPLUS.
     #[arg(long)]
     no_readdirplus: bool,
-    /// Largest WRITE request in bytes (request buffers are this plus 4 KiB).
+    /// Largest WRITE request in bytes, 4096 to 1048576 (request buffers are this plus 4 KiB).
     #[arg(long, default_value_t = 1 << 20)]
     max_write: u32,
     /// Name shown as the mount's source in /proc/mounts.
     #[arg(long, default_value = "arcbox-fs")]
     fsname: String,
+    /// Messages shown on stderr: error, warn, info, debug or trace.
+    #[arg(long, default_value = "warn", value_parser = parse_level)]
+    log_level: log::LevelFilter,
 }
 
 fn parse_cache(s: &str) -> Result<CacheMode, String> {
     CacheMode::parse(s)
         .ok_or_else(|| format!("unknown cache mode {s:?} (never, metadata, auto, always)"))
+}
+
+fn parse_level(s: &str) -> Result<log::LevelFilter, String> {
+    match s {
+        "off" | "error" | "warn" | "info" | "debug" | "trace" => {
+            s.parse().map_err(|_| format!("unknown log level {s:?}"))
+        }
+        _ => Err(format!(
+            "unknown log level {s:?} (off, error, warn, info, debug, trace)"
+        )),
+    }
+}
+
+/// Everything `run` needs, after flags and `-o` options are combined and checked.
+struct Settings {
+    mount: MountOptions,
+    pcfg: PassthroughConfig,
+    threads: usize,
+    max_write: u32,
+    level: log::LevelFilter,
+}
+
+/// Combines the flags and then the `-o` options (later ones win) and
+/// refuses values that would otherwise be silently changed.
+fn settings(args: &Args) -> Result<Settings, String> {
+    let mut mount = MountOptions {
+        fsname: args.fsname.clone(),
+        allow_other: args.allow_other,
+        default_permissions: args.default_permissions,
+        read_only: args.read_only,
+        ..MountOptions::default()
+    };
+    let mut cache = args.cache;
+    let mut timeout = args.timeout;
+    let mut threads = args.threads;
+    let mut max_write = args.max_write;
+    let mut writeback = args.writeback;
+    let mut xattr = !args.no_xattr;
+    let mut readdirplus = !args.no_readdirplus;
+    let mut level = args.log_level;
+    for list in &args.options {
+        for opt in options::split(list) {
+            if options::apply(&mut mount, opt)? == Applied::Mount {
+                continue;
+            }
+            let (name, value) = opt.split_once('=').unwrap_or((opt, ""));
+            let bad = || format!("mount option {opt}: bad value");
+            match name {
+                "cache" => cache = parse_cache(value)?,
+                "timeout" => timeout = value.parse().map_err(|_| bad())?,
+                "threads" => threads = Some(value.parse().map_err(|_| bad())?),
+                "max_write" => max_write = value.parse().map_err(|_| bad())?,
+                "log_level" => level = parse_level(value)?,
+                "writeback" => writeback = true,
+                "no_writeback" => writeback = false,
+                "no_xattr" => xattr = false,
+                "xattr" => xattr = true,
+                "no_readdirplus" => readdirplus = false,
+                _ => return Err(format!("unknown mount option {opt}")),
+            }
+        }
+    }
+    if mount.fsname.is_empty() || mount.fsname.contains([',', '\0']) {
+        return Err(format!(
+            "invalid --fsname {:?}: it must be non-empty, without ','",
+            mount.fsname
+        ));
+    }
+    if !timeout.is_finite() || timeout < 0.0 {
+        return Err(format!("invalid --timeout {timeout}: seconds, 0 or more"));
+    }
+    let threads = match threads {
+        Some(0) => return Err("invalid --threads 0: at least 1 worker is needed".into()),
+        Some(n) if n > 1024 => return Err(format!("invalid --threads {n}: at most 1024")),
+        Some(n) => n,
+        None => SessionConfig::default().threads,
+    };
+    if !(4096..=1 << 20).contains(&max_write) {
+        return Err(format!(
+            "invalid --max-write {max_write}: between 4096 and 1048576 bytes"
+        ));
+    }
+    let mut pcfg = PassthroughConfig::for_mode(cache, Duration::from_secs_f64(timeout));
+    pcfg.writeback_cache = writeback;
+    pcfg.xattr = xattr;
+    pcfg.readdirplus = readdirplus;
+    Ok(Settings {
+        mount,
+        pcfg,
+        threads,
+        max_write,
+        level,
+    })
+}
+
+/// Writes `log` records to stderr as `arcbox-fuse: LEVEL: message`.
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::max_level()
+    }
+
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            let level = r.level().as_str().to_ascii_lowercase();
+            eprintln!("arcbox-fuse: {level}: {}", r.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// An OS error as text, without Rust's " (os error N)" suffix.
+fn os_text(raw: i32) -> String {
+    let s = std::io::Error::from_raw_os_error(raw).to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 /// Blocks the termination signals in the calling thread (and the threads it
@@ -96,15 +226,19 @@ fn wait_for_signals(set: libc::sigset_t, stopper: Stopper) {
             continue;
         }
         if first {
-            eprintln!("arcbox-fuse: signal {sig}: unmounting");
+            log::info!("signal {sig}: unmounting");
             if let Err(e) = stopper.unmount() {
-                eprintln!("arcbox-fuse: unmount failed: {e}");
+                // Never unmount what is not ours: end our connection instead.
+                log::warn!("{e}; aborting the connection instead");
+                if let Err(e) = stopper.abort() {
+                    log::error!("abort failed: {e}");
+                }
             }
             first = false;
         } else {
-            eprintln!("arcbox-fuse: signal {sig}: aborting the connection");
+            log::info!("signal {sig}: aborting the connection");
             if let Err(e) = stopper.abort() {
-                eprintln!("arcbox-fuse: abort failed: {e}");
+                log::error!("abort failed: {e}");
             }
         }
     }
@@ -112,7 +246,16 @@ fn wait_for_signals(set: libc::sigset_t, stopper: Stopper) {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
+    let st = match settings(&args) {
+        Ok(st) => st,
+        Err(e) => {
+            eprintln!("arcbox-fuse: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _ = log::set_logger(&StderrLog);
+    log::set_max_level(st.level);
+    match run(&args, st) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("arcbox-fuse: {e}");
@@ -121,36 +264,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    if !args.timeout.is_finite() || args.timeout < 0.0 {
-        return Err(format!("invalid --timeout {}", args.timeout).into());
-    }
-    let mut pcfg = PassthroughConfig::for_mode(args.cache, Duration::from_secs_f64(args.timeout));
-    pcfg.writeback_cache = args.writeback;
-    pcfg.xattr = !args.no_xattr;
-    pcfg.readdirplus = !args.no_readdirplus;
-    let host = LinuxHost::new(&args.src)
-        .map_err(|e| format!("cannot share {}: {e}", args.src.display()))?;
-    let fs = PassthroughFs::new(host, pcfg)
-        .map_err(|e| format!("cannot share {}: {e}", args.src.display()))?;
-    let opts = MountOptions {
-        fsname: args.fsname.clone(),
-        allow_other: args.allow_other,
-        default_permissions: args.default_permissions,
-        read_only: args.read_only,
-        ..MountOptions::default()
-    };
+fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let share_err =
+        |e: arcbox_fs::Errno| format!("cannot share {}: {}", args.src.display(), os_text(e.raw()));
+    let host = LinuxHost::new(&args.src).map_err(share_err)?;
+    let fs = PassthroughFs::new(host, st.pcfg).map_err(share_err)?;
+    let opts = st.mount;
     let defaults = SessionConfig::default();
     let config = SessionConfig {
-        threads: args.threads.unwrap_or(defaults.threads).max(1),
+        threads: st.threads,
+        max_threads: defaults.max_threads.max(st.threads),
         dispatcher: DispatcherConfig {
-            max_write: args.max_write.clamp(4096, 1 << 20),
+            max_write: st.max_write,
             ..DispatcherConfig::default()
         },
         ..defaults
     };
     let set = termination_signals();
-    let running = Session::mount(fs, &args.mnt, &opts, config)?.spawn()?;
+    let running = Session::mount(fs, &args.mnt, &opts, config)?
+        .with_stale_attrs(Box::new(|fs, report| fs.take_stale_attrs(report)))
+        .spawn()?;
     // Changes made on the host behind the guest's back: drop the kernel's
     // cached entries for them (inotify → FUSE_NOTIFY_INVAL_*).
     if running.fs().host().has_watcher() {
