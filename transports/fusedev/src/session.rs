@@ -503,10 +503,10 @@ fn serve<F: FileSystem + Send + 'static>(
 /// Best effort: `ENOENT` (the kernel forgot the node) needs nothing.
 fn inval_attrs(dev: &FuseDev, node: u64) {
     let mut buf = [0u8; 64];
-    if let Ok(n) = arcbox_fs::reply::notify_inval_inode(&mut buf[..], node, -1, 0) {
-        if let Some(msg) = buf.get(..n) {
-            let _ = dev.write_reply(&[IoSlice::new(msg)]);
-        }
+    if let Ok(n) = arcbox_fs::reply::notify_inval_inode(&mut buf[..], node, -1, 0)
+        && let Some(msg) = buf.get(..n)
+    {
+        let _ = dev.write_reply(&[IoSlice::new(msg)]);
     }
 }
 

@@ -337,9 +337,8 @@ where
     /// Serves and completes the chain at `head` of `q` (already popped).
     fn serve_popped(&self, q: u16, table: crate::chain::DescTable, head: u16) {
         let mem = &*self.mem;
-        let now = Instant::from_nanos(
-            u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX),
-        );
+        let now =
+            Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX));
         let len = self.device.serve(mem, table, head, &self.dispatcher, now);
         let irq = self.device.complete(q, mem, head, len);
         if irq.any() {

@@ -11,9 +11,8 @@
 //! one aborts the connection.
 
 use arcbox_fs::DispatcherConfig;
-use arcbox_fs::abi::InitFlags;
 use arcbox_fs::host::Host;
-use arcbox_fs::passthrough::{CacheMode, Invalidation, PassthroughConfig, PassthroughFs};
+use arcbox_fs::passthrough::{CacheMode, PassthroughConfig, PassthroughFs};
 use arcbox_fs_fusedev::options::{self, Applied};
 use arcbox_fs_fusedev::{MountOptions, Session, SessionConfig, Stopper};
 use arcbox_fs_linux::LinuxHost;
@@ -288,29 +287,11 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
     // cached entries for them (inotify → FUSE_NOTIFY_INVAL_*).
     if running.fs().host().has_watcher() {
         running.spawn_periodic(Duration::from_millis(20), |fs, notifier| {
-            // inotify cannot tell our own changes from others', so only the
-            // harmless kind of invalidation is sent: expire a name (never
-            // d_invalidate, which would detach mounts on it), and never drop
-            // an inode's pages or attributes under in-flight writes.
-            let expire_only = fs.negotiated().contains(InitFlags::HAS_EXPIRE_ONLY);
-            if !expire_only {
-                return;
-            }
-            // Collect first, send after: a notification can block in the
-            // kernel on a directory lock held by a request whose worker needs
-            // the host's watcher lock, which the drain callback holds.
-            let mut stale: Vec<(u64, Vec<u8>)> = Vec::new();
-            fs.process_host_changes(&mut |inv| {
-                if let Invalidation::Entry { parent, name } = inv {
-                    stale.push((parent, name.as_bytes().to_vec()));
-                }
-            });
-            for (parent, name) in &stale {
-                if let Ok(n) = arcbox_fs::Name::new(name) {
-                    // ENOENT: the kernel had nothing cached; nothing to do.
-                    let _ = notifier.inval_entry(*parent, n, true);
-                }
-            }
+            // Expire changed names (never d_invalidate, which would detach
+            // mounts), and drop pages and attributes only for data changes
+            // another process made (fanotify tells; inotify reports none).
+            // Collected first, sent after the drain (see `forward_host_changes`).
+            let _ = arcbox_fs_fusedev::notify::forward_host_changes(fs, notifier);
         })?;
     }
     let stopper = running.stopper();
