@@ -616,9 +616,13 @@ fn posix_locks_and_flocks() {
         s.setlk(n, o2.fh, 2, lk(50, 60, lock::F_RDLCK), false, false),
         Err(Errno::EAGAIN)
     );
+    // SETLKW on a held lock waits (cancellably): interrupted before it even
+    // starts waiting, it fails with EINTR.
+    let next = s.unique + 2;
+    assert!(!s.interrupt(next));
     assert_eq!(
         s.setlk(n, o2.fh, 2, lk(50, 60, lock::F_RDLCK), false, true),
-        Err(Errno::EAGAIN)
+        Err(Errno::EINTR)
     );
     assert_eq!(
         s.getlk(n, o2.fh, 2, lk(100, 200, lock::F_WRLCK))
