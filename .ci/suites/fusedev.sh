@@ -45,7 +45,7 @@ finish() {
 }
 
 export DEBIAN_FRONTEND=noninteractive
-pkgs="stress-ng fio git fuse3 xfsprogs acl util-linux"
+pkgs="stress-ng fio git fuse3 xfsprogs acl util-linux python3 gcc libc6-dev"
 if ! apt-get install -y -q $pkgs >/dev/null 2>&1; then
     apt-get update -q >/dev/null 2>&1
     apt-get install -y -q $pkgs >/dev/null 2>&1
@@ -410,6 +410,84 @@ if start loglevel --log-level info; then
     check "--log-level info logs the unmount" $? "$(cat "$work/loglevel/daemon.log")"
 else
     check "--log-level info: mount" 1
+fi
+
+# --- POSIX ACLs (issue 13.4) ---------------------------------------------
+if start acl --allow-other; then
+    a=$mnt/acl
+    mkdir "$a"
+    setfacl -d -m u::rwx,g::rwx,o::- "$a"
+    (umask 022 && mkdir "$a/dir" && : >"$a/file" && mkdir "$mnt/plain" && : >"$mnt/plainf")
+    got="$(stat -c %a "$a/dir") $(stat -c %a "$a/file") $(stat -c %a "$mnt/plain") $(stat -c %a "$mnt/plainf")"
+    [ "$got" = "770 660 755 644" ]
+    check "default ACL decides the mode, not the umask (mkdir, create; umask elsewhere)" $? "$got, want 770 660 755 644"
+    getfacl -p "$a/dir" 2>/dev/null | grep -q '^default:group::rwx'
+    check "a new directory inherits the default ACL" $?
+    got=$(python3 -c '
+import os, sys
+os.umask(0o022)
+a = os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR, 0o777)
+b = os.open(sys.argv[2], os.O_TMPFILE | os.O_RDWR, 0o777)
+print("%o %o" % (os.fstat(a).st_mode & 0o7777, os.fstat(b).st_mode & 0o7777))' "$a" "$mnt" 2>&1)
+    [ "$got" = "770 755" ]
+    check "O_TMPFILE: default ACL in an ACL directory, umask elsewhere" $? "$got, want 770 755"
+    : >"$mnt/g"
+    chown tests:root "$mnt/g"
+    chmod 2770 "$mnt/g"
+    runuser -u tests -- setfacl -m g::r-x "$mnt/g"
+    got="$(stat -c %a "$mnt/g") $(stat -c %a "$work/acl/src/g")"
+    [ "$got" = "750 750" ]
+    check "setfacl by the owner (not in the group) updates the mode and clears S_ISGID" $? "$got, want 750 750"
+    runuser -u tests -- setfacl -m u::r,g::r,o::r "$mnt/g"
+    got=$(stat -c %a "$mnt/g")
+    [ "$got" = 444 ] && getfacl -p "$mnt/g" 2>/dev/null | grep -q '^user::r--'
+    check "mode and access ACL stay in sync (setfacl -m u::r,g::r,o::r)" $? "mode $got"
+    : >"$mnt/u"
+    setfacl -m u:tests:rw "$mnt/u"
+    chmod 600 "$mnt/u"
+    echo x | runuser -u tests -- sh -c "cat >>'$mnt/u'" 2>/dev/null
+    [ $? != 0 ]
+    check "chmod 600 masks a named-user ACL entry (kernel ACL check)" $?
+    chmod 660 "$mnt/u"
+    echo x | runuser -u tests -- sh -c "cat >>'$mnt/u'"
+    check "an ACL entry grants access a mode alone would not" $?
+    stop acl
+else
+    check "ACL: mount" 1
+fi
+
+# --- file handles (issue 13.2) -------------------------------------------
+# Node ids do not survive FORGET yet, so the server sets
+# FUSE_NO_EXPORT_SUPPORT: the kernel refuses to make handles (EOPNOTSUPP)
+# instead of making ones that fail later with ESTALE.
+cat >"$work/fh.c" <<'C'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    struct file_handle *h = malloc(sizeof(*h) + 128);
+    int mnt;
+    h->handle_bytes = 128;
+    if (name_to_handle_at(AT_FDCWD, argv[1], h, &mnt, 0) != 0) {
+        printf("%s\n", strerror(errno));
+        return errno == EOPNOTSUPP ? 3 : 1;
+    }
+    printf("handle of %u bytes\n", h->handle_bytes);
+    return 0;
+}
+C
+if cc -O -o "$work/fh" "$work/fh.c" && start handles; then
+    : >"$mnt/f"
+    mkdir "$mnt/d"
+    out="$("$work/fh" "$mnt/f"):$?,$("$work/fh" "$mnt/d"):$?"
+    [ "$out" = "Operation not supported:3,Operation not supported:3" ]
+    check "name_to_handle_at is refused (FUSE_NO_EXPORT_SUPPORT), never an ESTALE handle" $? "$out"
+    stop handles
+else
+    check "file handles: build or mount" 1
 fi
 
 # --- integration tests: transport, integrity, git workload ---------------

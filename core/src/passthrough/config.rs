@@ -90,6 +90,10 @@ pub struct PassthroughConfig {
     /// Clear suid/sgid/capabilities on write, chown and truncate as the
     /// kernel would (`FUSE_HANDLE_KILLPRIV_V2`).
     pub killpriv_v2: bool,
+    /// POSIX ACLs (`FUSE_POSIX_ACL` + `FUSE_DONT_MASK`) where the host
+    /// stores them and `xattr` is on: default ACLs decide the mode of new
+    /// objects. Implies `default_permissions` in the guest kernel.
+    pub posix_acl: bool,
     /// The guest's architecture, for reading its open flags.
     pub guest_arch: GuestArch,
 }
@@ -116,6 +120,7 @@ impl PassthroughConfig {
             readdirplus: true,
             announce_submounts: false,
             killpriv_v2: true,
+            posix_acl: true,
             guest_arch: GuestArch::NATIVE,
         }
     }

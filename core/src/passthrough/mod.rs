@@ -9,6 +9,7 @@
 //! ([`wcombine`]). Every name is a validated [`Name`]; every host call
 //! resolves one component relative to a handle (see [`crate::host`]).
 
+mod acl;
 mod attr;
 mod config;
 pub mod dax;
@@ -310,16 +311,6 @@ impl<H: Host> PassthroughFs<H> {
         }
     }
 
-    /// Permission bits after the guest's umask (unless `FUSE_DONT_MASK`).
-    fn masked(&self, mode: u32, umask: u32) -> u32 {
-        let perm = mode & mode::S_IALLUGO;
-        if self.agreed().contains(InitFlags::DONT_MASK) {
-            perm
-        } else {
-            perm & !umask
-        }
-    }
-
     fn negative(&self) -> Result<Entry> {
         let t = self.cfg.negative_timeout;
         if self.cfg.cache == CacheMode::Never
@@ -518,6 +509,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         if self.cfg.killpriv_v2 {
             want |= InitFlags::HANDLE_KILLPRIV_V2;
         }
+        // Node ids are not stable across FORGET, so file handles made from
+        // them could not be opened again (ESTALE): have the kernel refuse
+        // to make them (name_to_handle_at fails with EOPNOTSUPP).
+        want |= InitFlags::NO_EXPORT_SUPPORT;
+        want |= self.acl_flags();
         if self.cfg.announce_submounts {
             want |= InitFlags::SUBMOUNTS;
         }
@@ -708,7 +704,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         args: &CreateArgs,
     ) -> Result<Entry> {
         let p = self.inode(parent)?;
-        let m = (args.mode & mode::S_IFMT) | self.masked(args.mode, args.umask);
+        let m = (args.mode & mode::S_IFMT) | self.create_perm(&p.inode, args.mode, args.umask);
         let (inode, st) = self
             .host
             .mknod(&p.inode, name, m, args.rdev, &Self::creds(ctx))?;
@@ -727,7 +723,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let (inode, st) = self.host.mkdir(
             &p.inode,
             name,
-            self.masked(args.mode, args.umask),
+            self.create_perm(&p.inode, args.mode, args.umask),
             &Self::creds(ctx),
         )?;
         p.bump_generation();
@@ -941,13 +937,14 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         name: &[u8],
         value: &[u8],
         flags: u32,
-        _sf: u32,
+        sf: u32,
     ) -> Result<()> {
         if !self.cfg.xattr {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        self.host.setxattr(&d.inode, name, value, flags)
+        self.host.setxattr(&d.inode, name, value, flags)?;
+        self.acl_kill_sgid(&d.inode, name, sf)
     }
 
     fn getxattr(
@@ -1156,7 +1153,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             &p.inode,
             name,
             direct::host_flags(flags),
-            self.masked(args.mode, args.umask),
+            self.create_perm(&p.inode, args.mode, args.umask),
             &Self::creds(ctx),
         )?;
         p.bump_generation();
@@ -1228,7 +1225,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let (inode, file, st) = self.host.tmpfile(
             &p.inode,
             direct::host_flags(flags),
-            self.masked(args.mode, args.umask),
+            self.create_perm(&p.inode, args.mode, args.umask),
             &Self::creds(ctx),
         )?;
         let d = self
