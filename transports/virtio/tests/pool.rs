@@ -341,11 +341,14 @@ fn reset_waits_for_in_flight_requests() {
         ..SlowInit::default()
     }));
     let n = Arc::new(Count(AtomicU32::new(0)));
-    let pool = WorkerPool::start(&config(2), dev, mem.clone(), fs, n).unwrap();
+    let pool = WorkerPool::start(&config(2), dev, mem.clone(), fs.clone(), n).unwrap();
     pool.notify(1);
-    while pool.inflight() == 0 {
+    // Wait until the request is being served, not only until a worker has
+    // begun: a worker that begins and then sees `paused` backs out unserved.
+    while fs.fs().threads.lock().unwrap().is_empty() {
         std::thread::yield_now();
     }
+    assert!(pool.inflight() >= 1);
     let action = pool.reset(|| {
         // Nothing in flight, the slow request completed into the old ring.
         assert_eq!(pool.inflight(), 0);
