@@ -17,11 +17,13 @@ mount -t devtmpfs devtmpfs /dev
 mode=test
 scale=1
 xattr=1
+lockwait=0
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         arcbox.mode=*) mode=${arg#arcbox.mode=} ;;
         arcbox.xattr=*) xattr=${arg#arcbox.xattr=} ;;
         arcbox.scale=*) scale=${arg#arcbox.scale=} ;;
+        arcbox.lockwait=*) lockwait=${arg#arcbox.lockwait=} ;;
     esac
 done
 
@@ -117,6 +119,11 @@ run_tests() {
         check xattr-remove $P xattr-rm $G/small.txt user.gone
         check xattr-removed sh -c "! $P xattr-get $G/small.txt user.gone"
         check xattr-host test "$($P xattr-get $H/hello.txt user.fromhost)" = host-value
+    fi
+
+    # A waiting SETLKW must not stall the queue (daemons with worker pools).
+    if [ "$lockwait" = 1 ]; then
+        check lock-wait $P lockwait $G/lockfile $G
     fi
 
     mkdir $G/storm

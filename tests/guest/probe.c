@@ -17,6 +17,11 @@
  *   readdir DIR N                 N full listings of DIR
  *   seqwrite FILE MIB             writes MIB MiB in 1 MiB writes, then fsync
  *   seqread FILE                  reads FILE in 1 MiB reads
+ *   lockwait FILE DIR             holds a write lock on FILE (F_SETLK), forks
+ *                                 a child whose F_SETLKW on FILE must wait,
+ *                                 and meanwhile looks up 100 missing names in
+ *                                 DIR (served while the lock waits), then
+ *                                 unlocks: the child must get the lock
  * Benchmark subcommands print one line:
  *   ARCBOX-BENCH <name> ops=<n> ns=<elapsed> bytes=<b>
  */
@@ -28,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,6 +186,60 @@ static int seq_read(const char *file)
 	return 0;
 }
 
+static int set_lock(int fd, int cmd, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+	return fcntl(fd, cmd, &fl);
+}
+
+static int lock_wait(const char *file, const char *dir)
+{
+	char path[4096];
+	int fd = open(file, O_RDWR | O_CREAT, 0644);
+	if (fd < 0 || set_lock(fd, F_SETLK, F_WRLCK) != 0) {
+		perror("lockwait: lock");
+		return 1;
+	}
+	pid_t child = fork();
+	if (child < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (child == 0) {
+		int cfd = open(file, O_RDWR);
+		if (cfd < 0 || set_lock(cfd, F_SETLKW, F_WRLCK) != 0) {
+			perror("lockwait: child F_SETLKW");
+			_exit(1);
+		}
+		_exit(0);
+	}
+	/* Let the child's SETLKW reach the daemon and wait there. */
+	usleep(500000);
+	for (int i = 0; i < 100; i++) {
+		struct stat st;
+		snprintf(path, sizeof path, "%s/lockwait-missing-%d", dir, i);
+		if (stat(path, &st) == 0 || errno != ENOENT) {
+			fprintf(stderr, "lockwait: %s: not ENOENT\n", path);
+			return 1;
+		}
+	}
+	int status;
+	if (waitpid(child, &status, WNOHANG) != 0) {
+		fprintf(stderr, "lockwait: the child's F_SETLKW did not wait\n");
+		return 1;
+	}
+	if (set_lock(fd, F_SETLK, F_UNLCK) != 0) {
+		perror("lockwait: unlock");
+		return 1;
+	}
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "lockwait: the child did not get the lock\n");
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -237,8 +297,10 @@ int main(int argc, char **argv)
 		return seq_write(argv[2], parse_count(argv[3]));
 	if (!strcmp(cmd, "seqread") && argc == 3)
 		return seq_read(argv[2]);
+	if (!strcmp(cmd, "lockwait") && argc == 4)
+		return lock_wait(argv[2], argv[3]);
 usage:
 	fprintf(stderr, "usage: arcbox-probe xattr-set|xattr-get|xattr-list|xattr-rm|"
-			"storm|stat|create|readdir|seqwrite|seqread ARGS...\n");
+			"storm|stat|create|readdir|seqwrite|seqread|lockwait ARGS...\n");
 	return 2;
 }

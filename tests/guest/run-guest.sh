@@ -163,7 +163,12 @@ common=(-accel tcg -m 1G -smp 1 -nographic -no-reboot -nodefaults -serial stdio
         -kernel "$kdir/vmlinuz" -initrd "$initrd"
         -chardev socket,id=vufs,path="$sock"
         -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem)
+# A daemon with worker pools serves other requests while a SETLKW waits: the
+# guest checks it (with 0 workers the queue would wait behind the lock).
+lockwait=0
+case "$shape $daemon_args" in libvirt*|*--thread-pool-size=[1-9]*) [ "$server" = arcbox ] && lockwait=1 ;; esac
 append="console=ttyS0 panic=-1 quiet loglevel=4 arcbox.mode=$mode arcbox.scale=$scale arcbox.xattr=$xattr"
+append="$append arcbox.lockwait=$lockwait"
 if [ "$machine" = pci ]; then
     args=(-M pc "${common[@]}" -device vhost-user-fs-pci,queue-size=1024,chardev=vufs,tag=arcbox)
 else

@@ -3,15 +3,25 @@
 //! `arcbox_fs_virtio::VirtioFsDevice`, whose own split-queue and descriptor
 //! chain code serves the rings in the shared guest memory.
 //!
-//! Each queue gets a worker thread once the frontend sends its kick eventfd:
-//! the thread waits on the kick, serves the queue through the FUSE
-//! dispatcher and signals the call eventfd. The hiprio queue (0) is served
-//! like the request queues (FORGETs must not pile up).
+//! Each queue gets a thread once the frontend sends its kick eventfd; it
+//! waits on the kick. With a thread pool size of 0 (the default) that thread
+//! serves the queue itself, in order, through the FUSE dispatcher and
+//! signals the call eventfd. With a pool size N > 0
+//! ([`VhostUserFsBackend::set_thread_pool_size`]) each queue gets its own
+//! [`WorkerPool`] of N workers (the virtio crate's pool, the same one an
+//! in-process VMM uses): the kick thread only notifies the pool, the workers
+//! complete requests out of order, a SETLKW waits on a thread of its own and
+//! `GET_VRING_BASE` / a device reset cancel waiting locks and drain the
+//! queue before answering. The hiprio queue (0) is served like the request
+//! queues (FORGETs must not pile up).
 
 use crate::memory::{MappedRegion, MemoryMap, RegionSpec};
+use arcbox_fs::passthrough::FsConfig;
 use arcbox_fs::{FileSystem, FuseDispatcher, Instant};
 use arcbox_fs_virtio::device::VIRTIO_F_EVENT_IDX;
 use arcbox_fs_virtio::device::VIRTIO_F_INDIRECT_DESC;
+use arcbox_fs_virtio::fs::NeedsInterrupt;
+use arcbox_fs_virtio::pool::{Notifier, WorkerPool};
 use arcbox_fs_virtio::{VirtioDevice, VirtioFsDevice};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -35,8 +45,8 @@ const MAX_MEM_SLOTS: u64 = 509;
 
 /// What every queue worker shares with the backend.
 struct Shared<F, const Q: usize> {
-    device: VirtioFsDevice<Q>,
-    dispatcher: FuseDispatcher<F>,
+    device: Arc<VirtioFsDevice<Q>>,
+    dispatcher: Arc<FuseDispatcher<F>>,
     /// The current memory table. Workers clone the `Arc` per kick, so a
     /// replaced table stays mapped until nobody serves from it.
     memory: RwLock<Arc<MemoryMap>>,
@@ -72,6 +82,8 @@ struct QueueSlot {
     enabled: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
+    /// The queue's workers when the thread pool size is not 0.
+    pool: Option<Arc<WorkerPool>>,
 }
 
 impl QueueSlot {
@@ -84,7 +96,23 @@ impl QueueSlot {
         if let Some(w) = self.worker.take() {
             let _ = w.join();
         }
+        // The kick thread is gone: this is the last reference; dropping it
+        // joins the workers once the queue is drained.
+        if let Some(p) = self.pool.take() {
+            p.shutdown();
+        }
         self.stop = Arc::new(AtomicBool::new(false));
+    }
+}
+
+/// A queue's call eventfd as the worker pool's interrupt line.
+struct CallNotifier(Arc<Mutex<Option<File>>>);
+
+impl Notifier for CallNotifier {
+    fn notify(&self, _queue: u16, irq: NeedsInterrupt) {
+        if irq.any() {
+            signal(&self.0);
+        }
     }
 }
 
@@ -106,6 +134,8 @@ pub struct VhostUserFsBackend<F, const Q: usize = 2> {
     slots: Vec<QueueSlot>,
     acked_features: u64,
     protocol_features: VhostUserProtocolFeatures,
+    /// Workers per queue; 0 serves each queue on its kick thread.
+    pool_size: usize,
 }
 
 impl<F, const Q: usize> std::fmt::Debug for VhostUserFsBackend<F, Q> {
@@ -123,15 +153,32 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserFsBackend<F, Q> {
     pub fn new(device: VirtioFsDevice<Q>, dispatcher: FuseDispatcher<F>) -> Self {
         VhostUserFsBackend {
             shared: Arc::new(Shared {
-                device,
-                dispatcher,
+                device: Arc::new(device),
+                dispatcher: Arc::new(dispatcher),
                 memory: RwLock::new(Arc::new(MemoryMap::empty())),
                 epoch: std::time::Instant::now(),
             }),
             slots: (0..Q).map(|_| QueueSlot::default()).collect(),
             acked_features: 0,
             protocol_features: VhostUserProtocolFeatures::empty(),
+            pool_size: 0,
         }
+    }
+
+    /// Serves each queue with `n` workers completing requests out of order
+    /// (`--thread-pool-size`); 0 (the default) serves each queue in order on
+    /// the thread its kicks wake. Applies to queues started afterwards.
+    pub fn set_thread_pool_size(&mut self, n: usize) {
+        self.pool_size = n;
+    }
+
+    /// Requests popped from queue `index` and not yet completed by its
+    /// workers (0 without a pool).
+    pub fn inflight(&self, index: u16) -> usize {
+        self.slots
+            .get(usize::from(index))
+            .and_then(|s| s.pool.as_ref())
+            .map_or(0, |p| p.inflight())
     }
 
     /// The dispatcher (for its negotiated state).
@@ -187,38 +234,86 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserFsBackend<F, Q> {
         let call = slot.call.clone();
         let enabled = slot.enabled.clone();
         let stop = slot.stop.clone();
-        let worker = std::thread::Builder::new()
-            .name(format!("vhost-fs-q{index}"))
-            .spawn(move || serve_queue(&shared, index, &kick, &call, &enabled, &stop))
-            .map_err(|_| Error::BackendInternalError)?;
-        slot.worker = Some(worker);
+        let name = format!("vhost-fs-q{index}");
+        let worker = if self.pool_size == 0 {
+            std::thread::Builder::new().name(name).spawn(move || {
+                wait_kicks(index, &kick, &stop, || {
+                    if enabled.load(Ordering::Acquire) {
+                        serve_inline(&shared, index, &call);
+                    }
+                })
+            })
+        } else {
+            let config = FsConfig {
+                num_threads: self.pool_size,
+                ..FsConfig::new("", "")
+            };
+            let pool = WorkerPool::start(
+                &config,
+                shared.device.clone(),
+                shared.memory(),
+                shared.dispatcher.clone(),
+                Arc::new(CallNotifier(call)),
+            )
+            .map(Arc::new)
+            .map_err(|e| {
+                log::error!("queue {index}: cannot start its workers: {e}");
+                Error::BackendInternalError
+            })?;
+            let p = pool.clone();
+            let slot = self.slot(u32::from(index))?;
+            slot.pool = Some(pool);
+            std::thread::Builder::new().name(name).spawn(move || {
+                wait_kicks(index, &kick, &stop, || {
+                    if enabled.load(Ordering::Acquire) {
+                        p.notify(index);
+                    }
+                })
+            })
+        }
+        .map_err(|_| Error::BackendInternalError)?;
+        self.slot(u32::from(index))?.worker = Some(worker);
+        Ok(())
+    }
+
+    /// The memory table changed: queues served by a pool restart on the new
+    /// table (a pool serves one table; the inline path reads it per kick).
+    fn restart_pools(&mut self) -> Result<()> {
+        for i in 0..Q {
+            let slot = &mut self.slots[i];
+            if slot.pool.is_some() {
+                slot.stop_worker();
+                self.start_worker(u16::try_from(i).map_err(|_| Error::InvalidParam)?)?;
+            }
+        }
         Ok(())
     }
 }
 
-/// A queue worker's loop: wait for a kick, serve the queue, signal the call.
-fn serve_queue<F: FileSystem, const Q: usize>(
+/// Serves queue `index` in order on this thread and signals the call.
+fn serve_inline<F: FileSystem, const Q: usize>(
     shared: &Shared<F, Q>,
     index: u16,
-    kick: &File,
     call: &Mutex<Option<File>>,
-    enabled: &AtomicBool,
-    stop: &AtomicBool,
 ) {
+    let mem = shared.memory();
+    let irq = shared
+        .device
+        .process_queue(index, &*mem, &shared.dispatcher, shared.now());
+    if irq.any() {
+        signal(call);
+    }
+}
+
+/// A kick thread's loop: `on_kick` once at start and after every kick,
+/// until `stop` is set.
+fn wait_kicks(index: u16, kick: &File, stop: &AtomicBool, on_kick: impl Fn()) {
     let mut buf = [0u8; 8];
     loop {
         if stop.load(Ordering::Acquire) {
             return;
         }
-        if enabled.load(Ordering::Acquire) {
-            let mem = shared.memory();
-            let irq = shared
-                .device
-                .process_queue(index, &*mem, &shared.dispatcher, shared.now());
-            if irq.any() {
-                signal(call);
-            }
-        }
+        on_kick();
         // Frontends create eventfds non-blocking: wait until readable.
         if let Err(e) = wait_readable(kick) {
             log::error!("queue {index}: waiting on the kick eventfd failed: {e}");
@@ -346,6 +441,7 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserBackendReqHandlerM
         }
         self.shared
             .set_memory(MemoryMap::new(mapped).map_err(|_| Error::InvalidParam)?);
+        self.restart_pools()?;
         Ok(None)
     }
 
@@ -514,6 +610,7 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserBackendReqHandlerM
         mapped.push(added);
         self.shared
             .set_memory(MemoryMap::new(mapped).map_err(|_| Error::InvalidParam)?);
+        self.restart_pools()?;
         Ok(None)
     }
 
@@ -529,6 +626,7 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserBackendReqHandlerM
         }
         self.shared
             .set_memory(MemoryMap::new(mapped).map_err(|_| Error::InvalidParam)?);
+        self.restart_pools()?;
         Ok(())
     }
 

@@ -191,6 +191,18 @@ impl WorkerPool {
         r
     }
 
+    /// Stops serving for good (a vhost-user `GET_VRING_BASE` or a queue
+    /// reset): no chain is popped any more, even for notifications already
+    /// queued, and this returns once every request in flight has completed
+    /// (waiting locks are cancelled, as in [`wait_idle`](Self::wait_idle)).
+    /// The workers stay parked until the pool is dropped.
+    pub fn shutdown(&self) {
+        self.ctl.paused.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `Worker::serve_one`, as in `reset`.
+        fence(Ordering::SeqCst);
+        self.wait_idle();
+    }
+
     /// Requests popped and not yet completed.
     pub fn inflight(&self) -> usize {
         self.inflight.count()

@@ -123,7 +123,8 @@ fn run(args: &Args) -> Result<(), Error> {
     }
     let dispatcher = FuseDispatcher::with_config(fs, dcfg);
     let device: VirtioFsDevice<QUEUES> = VirtioFsDevice::new(tag, QUEUE_SIZE);
-    let backend = VhostUserFsBackend::new(device, dispatcher);
+    let mut backend = VhostUserFsBackend::new(device, dispatcher);
+    backend.set_thread_pool_size(args.thread_pool_size);
     // Last step before serving: from here on only the allow-listed calls.
     let violation = match args.seccomp {
         SeccompAction::None => None,
@@ -201,12 +202,6 @@ fn group_id(group: &str) -> Option<u32> {
 
 /// Options accepted with no effect in this build: said once, at start.
 fn note_inert_options(args: &Args) {
-    if args.thread_pool_size > 0 {
-        log::info!(
-            "--thread-pool-size {}: each queue is served by its own thread",
-            args.thread_pool_size
-        );
-    }
     if args.migration_mode != MigrationMode::default()
         || args.migration_on_error != MigrationOnError::default()
         || args.migration_verify_handles
