@@ -228,6 +228,12 @@ pub struct Args {
     /// Migration: check that found paths still name the inodes.
     #[arg(long)]
     pub migration_confirm_paths: bool,
+
+    // Queues and workers (arcbox-virtiofsd's own options).
+    /// Request queues offered to the frontend (1 to 16; default: the host's
+    /// CPUs, at most 16). QEMU's `num-request-queues` must not exceed it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub request_queues: Option<u16>,
 }
 
 impl Args {

@@ -136,6 +136,8 @@ pub struct VhostUserFsBackend<F, const Q: usize = 2> {
     protocol_features: VhostUserProtocolFeatures,
     /// Workers per queue; 0 serves each queue on its kick thread.
     pool_size: usize,
+    /// Queues offered (hiprio + request queues), at most `Q`.
+    queues: usize,
 }
 
 impl<F, const Q: usize> std::fmt::Debug for VhostUserFsBackend<F, Q> {
@@ -162,7 +164,20 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserFsBackend<F, Q> {
             acked_features: 0,
             protocol_features: VhostUserProtocolFeatures::empty(),
             pool_size: 0,
+            queues: Q,
         }
+    }
+
+    /// Offers `n` request queues (`--request-queues`), at most `Q - 1` and
+    /// at least 1: `VHOST_USER_GET_QUEUE_NUM` answers `n + 1` (hiprio
+    /// included), and a frontend that sets up a queue past them is refused.
+    pub fn set_request_queues(&mut self, n: usize) {
+        self.queues = n.clamp(1, Q.saturating_sub(1).max(1)) + 1;
+    }
+
+    /// Queues offered, hiprio included.
+    pub fn queues(&self) -> usize {
+        self.queues
     }
 
     /// Serves each queue with `n` workers completing requests out of order
@@ -198,18 +213,36 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserFsBackend<F, Q> {
         }
     }
 
+    /// Requests served per offered queue (hiprio first), as
+    /// `"q0=N q1=N ..."`: what the daemon logs when the frontend leaves.
+    pub fn queue_counts(&self) -> String {
+        (0..self.queues)
+            .filter_map(|i| u16::try_from(i).ok())
+            .map(|i| format!("q{i}={}", self.shared.device.requests(i)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     fn slot(&mut self, index: u32) -> Result<&mut QueueSlot> {
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| self.slots.get_mut(i))
+        let i = self.queue_index(index)?;
+        self.slots
+            .get_mut(usize::from(i))
             .ok_or(Error::InvalidParam)
     }
 
-    fn queue_index(index: u32) -> Result<u16> {
-        u16::try_from(index)
-            .ok()
-            .filter(|i| usize::from(*i) < Q)
-            .ok_or(Error::InvalidParam)
+    /// `index` as a queue offered to the frontend.
+    fn queue_index(&self, index: u32) -> Result<u16> {
+        match u16::try_from(index) {
+            Ok(i) if usize::from(i) < self.queues => Ok(i),
+            _ => {
+                log::error!(
+                    "the frontend set up queue {index}, but only {} request queue(s) are \
+                     offered (--request-queues); QEMU's num-request-queues must not exceed it",
+                    self.queues - 1
+                );
+                Err(Error::InvalidParam)
+            }
+        }
     }
 
     fn with_queue<R>(
@@ -217,7 +250,7 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserFsBackend<F, Q> {
         index: u32,
         f: impl FnOnce(&mut arcbox_fs_virtio::SplitQueue) -> R,
     ) -> Result<R> {
-        let i = Self::queue_index(index)?;
+        let i = self.queue_index(index)?;
         self.shared
             .device
             .with_queue(i, f)
@@ -414,7 +447,8 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserBackendReqHandlerM
             .set_driver_features(features & !VHOST_USER_F_PROTOCOL_FEATURES);
         let event_idx = features & VIRTIO_F_EVENT_IDX != 0;
         let indirect = features & VIRTIO_F_INDIRECT_DESC != 0;
-        for i in 0..Q as u32 {
+        for i in 0..self.queues {
+            let i = u32::try_from(i).map_err(|_| Error::InvalidParam)?;
             self.with_queue(i, |q| q.set_features(event_idx, indirect))?;
         }
         // Without protocol features, rings are enabled as soon as they start.
@@ -484,7 +518,7 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserBackendReqHandlerM
     }
 
     fn set_vring_kick(&mut self, index: u8, fd: Option<File>) -> Result<()> {
-        let qi = Self::queue_index(u32::from(index))?;
+        let qi = self.queue_index(u32::from(index))?;
         self.slot(u32::from(index))?.stop_worker();
         let Some(fd) = fd else {
             // Polling mode (no kick fd) is not offered.
@@ -516,7 +550,7 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserBackendReqHandlerM
 
     fn set_vring_err(&mut self, index: u8, _fd: Option<File>) -> Result<()> {
         // Errors are reported by DEVICE_NEEDS_RESET, not the err eventfd.
-        Self::queue_index(u32::from(index)).map(|_| ())
+        self.queue_index(u32::from(index)).map(|_| ())
     }
 
     fn get_protocol_features(&mut self) -> Result<VhostUserProtocolFeatures> {
@@ -532,7 +566,7 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserBackendReqHandlerM
     }
 
     fn get_queue_num(&mut self) -> Result<u64> {
-        Ok(Q as u64)
+        Ok(self.queues as u64)
     }
 
     fn set_vring_enable(&mut self, index: u32, enable: bool) -> Result<()> {

@@ -32,10 +32,13 @@ where
 {
     let backend = Arc::new(Mutex::new(backend));
     let result = serve_inner(listener, &backend);
-    match backend.lock() {
-        Ok(mut b) => b.stop_all(),
-        Err(p) => p.into_inner().stop_all(),
-    }
+    let mut b = match backend.lock() {
+        Ok(b) => b,
+        Err(p) => p.into_inner(),
+    };
+    b.stop_all();
+    log::info!("requests per queue: {}", b.queue_counts());
+    drop(b);
     result
 }
 

@@ -272,7 +272,11 @@ fn waiting_locks_leave_the_queue_served_and_get_vring_base_cancels_them() {
         let r = request(Opcode::GETATTR, 100 + u64::from(i), ROOT_ID, &[0u8; 16]);
         replies.push(d.chain(2 * i, &r, 256));
     }
-    for i in 0..8u16 {
+    // INIT first, alone (a driver waits for its reply before anything else).
+    d.publish(0);
+    d.kick();
+    d.wait_used(1, "INIT");
+    for i in 1..8u16 {
         d.publish(2 * i);
     }
     d.kick();
@@ -304,6 +308,9 @@ fn waiting_locks_leave_the_queue_served_and_get_vring_base_cancels_them() {
         }
     }
     assert_eq!(eintr, 3);
+    assert_eq!(b.device().requests(1), 8);
+    assert_eq!(b.device().requests(0), 0);
+    assert_eq!(b.queue_counts(), "q0=0 q1=8");
 }
 
 #[test]
@@ -320,7 +327,10 @@ fn malformed_chains_are_refused_and_the_pool_keeps_serving() {
     d.desc(5, BUFS, 16, F_NEXT, 6);
     d.desc(6, BUFS, 16, F_NEXT, 5);
     let getattr = d.chain(7, &request(Opcode::GETATTR, 9, ROOT_ID, &[0u8; 16]), 256);
-    for h in [0, 2, 3, 5, 7] {
+    d.publish(0);
+    d.kick();
+    d.wait_used(1, "INIT");
+    for h in [2, 3, 5, 7] {
         d.publish(h);
     }
     d.kick();
@@ -357,4 +367,23 @@ fn a_new_memory_table_restarts_the_pool_on_it() {
     d.kick();
     d.wait_used(2, "GETATTR after a new memory table");
     assert_eq!(d.reply(ga, d.used(1).1).error, 0);
+}
+
+#[test]
+fn request_queues_limit_the_queues_offered_and_refuse_more() {
+    let device: VirtioFsDevice<17> = VirtioFsDevice::new(Tag::new("mq").unwrap(), QSIZE);
+    let mut b = VhostUserFsBackend::new(device, FuseDispatcher::new(LockFs::default()));
+    b.set_request_queues(4);
+    assert_eq!(b.get_queue_num().unwrap(), 5);
+    b.set_vring_num(4, u32::from(QSIZE)).unwrap();
+    assert!(b.set_vring_num(5, u32::from(QSIZE)).is_err());
+    assert!(b.set_vring_call(5, Some(eventfd())).is_err());
+    assert!(b.set_vring_kick(5, Some(eventfd())).is_err());
+    assert!(b.set_vring_base(16, 0).is_err());
+    assert!(b.set_vring_base(u32::MAX, 0).is_err());
+    // Out of range asks are clamped to what the device holds.
+    b.set_request_queues(0);
+    assert_eq!(b.get_queue_num().unwrap(), 2);
+    b.set_request_queues(1000);
+    assert_eq!(b.get_queue_num().unwrap(), 17);
 }

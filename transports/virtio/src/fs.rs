@@ -109,6 +109,8 @@ pub struct VirtioFsDevice<const Q: usize = 2> {
     dax: Option<ShmRegion>,
     needs_reset: AtomicBool,
     refused_chains: AtomicU32,
+    /// Chains popped per queue (wrapping).
+    popped: [AtomicU32; Q],
 }
 
 impl<const Q: usize> VirtioFsDevice<Q> {
@@ -128,6 +130,7 @@ impl<const Q: usize> VirtioFsDevice<Q> {
             dax: None,
             needs_reset: AtomicBool::new(false),
             refused_chains: AtomicU32::new(0),
+            popped: core::array::from_fn(|_| AtomicU32::new(0)),
         }
     }
 
@@ -157,6 +160,15 @@ impl<const Q: usize> VirtioFsDevice<Q> {
         self.refused_chains.load(Ordering::Relaxed)
     }
 
+    /// Requests (chains) popped from `queue` so far, wrapping at 2^32; 0
+    /// for a queue the device does not have. Shows how a multi-queue driver
+    /// spreads its requests.
+    pub fn requests(&self, queue: u16) -> u32 {
+        self.popped
+            .get(usize::from(queue))
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
     /// Takes the next available head of `queue` and the table to walk it in.
     /// A broken queue sets `DEVICE_NEEDS_RESET`.
     ///
@@ -173,6 +185,9 @@ impl<const Q: usize> VirtioFsDevice<Q> {
         let r = q.lock(|q| q.pop(mem).map(|h| h.map(|h| (h, q.desc_table()))));
         if matches!(r, Err(e) if e != QueueError::NotReady) {
             self.needs_reset.store(true, Ordering::Release);
+        }
+        if let (Ok(Some(_)), Some(c)) = (&r, self.popped.get(usize::from(queue))) {
+            c.fetch_add(1, Ordering::Relaxed);
         }
         r
     }

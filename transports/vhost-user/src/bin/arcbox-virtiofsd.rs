@@ -23,8 +23,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 use vhost::vhost_user::Listener;
 
-/// Queues offered: hiprio plus eight request queues.
-const QUEUES: usize = 9;
+/// Queues the device has room for: hiprio plus at most 16 request queues
+/// (`--request-queues` picks how many are offered).
+const QUEUES: usize = 17;
 /// Largest ring size offered.
 const QUEUE_SIZE: u16 = 1024;
 
@@ -125,6 +126,15 @@ fn run(args: &Args) -> Result<(), Error> {
     let device: VirtioFsDevice<QUEUES> = VirtioFsDevice::new(tag, QUEUE_SIZE);
     let mut backend = VhostUserFsBackend::new(device, dispatcher);
     backend.set_thread_pool_size(args.thread_pool_size);
+    let request_queues = args.request_queues.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get().min(16)),
+        usize::from,
+    );
+    backend.set_request_queues(request_queues);
+    log::info!(
+        "{request_queues} request queue(s), {} worker(s) per queue",
+        args.thread_pool_size
+    );
     // Last step before serving: from here on only the allow-listed calls.
     let violation = match args.seccomp {
         SeccompAction::None => None,
