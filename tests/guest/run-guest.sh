@@ -159,6 +159,16 @@ if [ ! -S "$sock" ]; then
 fi
 
 # ---- guest -----------------------------------------------------------------
+# The host's TSC frequency in kHz: the kernel's "tsc: Refined TSC clocksource
+# calibration" or "tsc: Detected N MHz" line (dmesg), else /proc/cpuinfo's
+# "cpu MHz", else 2 GHz.
+host_tsc_khz() {
+    mhz=$(dmesg 2>/dev/null | sed -n -e 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' \
+              -e 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n 1)
+    [ -n "$mhz" ] || mhz=$(sed -n 's/^cpu MHz[[:space:]]*: \([0-9.]*\)$/\1/p' /proc/cpuinfo 2>/dev/null | head -n 1)
+    [ -n "$mhz" ] || mhz=2000
+    awk -v m="$mhz" 'BEGIN { printf "%d\n", m * 1000 }'
+}
 common=(-accel tcg -m 1G -smp 1 -nographic -no-reboot -nodefaults -serial stdio
         -kernel "$kdir/vmlinuz" -initrd "$initrd"
         -chardev socket,id=vufs,path="$sock"
@@ -172,9 +182,11 @@ append="$append arcbox.lockwait=$lockwait"
 if [ "$machine" = pci ]; then
     args=(-M pc "${common[@]}" -device vhost-user-fs-pci,queue-size=1024,chardev=vufs,tag=arcbox)
 else
-    # microvm has no PIT/HPET reference under TCG: the kernel hangs calibrating
-    # the TSC unless it is told the frequency and the delay-loop constant.
-    append="$append tsc_early_khz=2000000 lpj=4000000"
+    # microvm has no PIT/HPET reference under TCG: the kernel sometimes stops
+    # in early boot after "tsc: Unable to calibrate against PIT" unless it is
+    # told the frequency (the host's TSC, which TCG's guest TSC follows) and
+    # the delay-loop constant.
+    append="$append tsc_early_khz=$(host_tsc_khz) lpj=4000000"
     args=(-M microvm,acpi=on "${common[@]}" -global virtio-mmio.force-legacy=false
           -device vhost-user-fs-device,queue-size=1024,chardev=vufs,tag=arcbox)
 fi
