@@ -31,6 +31,10 @@ order=""
 add_module() {
     local ko dep
     case " $order " in *" $1 "*) return 0 ;; esac
+    # Built into the kernel (6.12: virtio_pci, virtiofs and their deps).
+    if grep -q "/$1\.ko\$" "$moddir/modules.builtin" 2>/dev/null; then
+        return 0
+    fi
     ko=$(find "$moddir/kernel" -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" | head -n1)
     if [ -z "$ko" ]; then
         echo "build-initramfs: module $1 not found under $moddir" >&2

@@ -21,6 +21,9 @@
 #                         unpriv (as uid/gid 65534 with setpriv(1), the share owned by
 #                         them: a user namespace with --uid-map/--gid-map :0:65534:1:)
 #   --daemon-args "ARGS"  extra arguments for arcbox-virtiofsd (word-split)
+#   --kernel 6.1|6.12     guest kernel (fetch-kernel.sh; default 6.1)
+#   --queues N            request queues of the device (QEMU's num-request-queues;
+#                         default 1); the daemon must offer at least N
 #   --timeout SECS        bound on the guest's run (default 300); QEMU is killed after
 #   --keep DIR            keep the share, logs and serial output in DIR
 # Output: one "PASS <check>" / "FAIL <check> <detail>" line per check, then
@@ -41,6 +44,8 @@ timeout_s=300
 keep=""
 shape=default
 daemon_args=""
+kernel=6.1
+queues=1
 
 die_usage() { echo "run-guest: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -48,6 +53,8 @@ while [ $# -gt 0 ]; do
         --server) server=${2:?}; shift 2 ;;
         --server-bin) server_bin=${2:?}; shift 2 ;;
         --machine) machine=${2:?}; shift 2 ;;
+        --kernel) kernel=${2:?}; shift 2 ;;
+        --queues) queues=${2:?}; shift 2 ;;
         --mode) mode=${2:?}; shift 2 ;;
         --scale) scale=${2:?}; shift 2 ;;
         --cache) cache=${2:?}; shift 2 ;;
@@ -79,9 +86,9 @@ command -v qemu-system-x86_64 >/dev/null || { echo "run-guest: qemu-system-x86_6
 
 cache_dir=${ARCBOX_GUEST_CACHE:-$repo/target/guest-cache}
 mkdir -p "$cache_dir"
-kdir=$("$here/fetch-kernel.sh" "$cache_dir" | sed -n 's/^KERNEL_DIR=//p')
+kdir=$("$here/fetch-kernel.sh" "$cache_dir" "$kernel" | sed -n 's/^KERNEL_DIR=//p')
 [ -n "$kdir" ] || { echo "run-guest: kernel fetch failed" >&2; exit 1; }
-initrd=$cache_dir/initramfs.cpio.gz
+initrd=$cache_dir/initramfs-$kernel.cpio.gz
 "$here/build-initramfs.sh" "$kdir" "$initrd" 2>/dev/null || { echo "run-guest: initramfs build failed" >&2; exit 1; }
 
 work=${keep:-$(mktemp -d /tmp/arcbox-guest.XXXXXX)}
@@ -119,11 +126,14 @@ else
 fi
 
 # ---- daemon ----------------------------------------------------------------
+# With several queues the daemon logs its per-queue request counts (info).
+log_level=warn
+[ "$queues" -gt 1 ] && log_level=info
 case "$server" in
     # shellcheck disable=SC2086 # --daemon-args is word-split on purpose.
     arcbox) case "$shape" in
         default) "$server_bin" --socket-path="$sock" --shared-dir="$share" --cache="$cache" --xattr \
-                    --log-level=warn $daemon_args >"$dlog" 2>&1 & ;;
+                    --log-level="$log_level" $daemon_args >"$dlog" 2>&1 & ;;
         libvirt) # libvirt makes the listening socket and passes it as --fd
                  # (perl-base, always on Debian, binds it without CLOEXEC).
                  perl -MSocket -e '$^F = 1023; socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
@@ -169,7 +179,11 @@ host_tsc_khz() {
     [ -n "$mhz" ] || mhz=2000
     awk -v m="$mhz" 'BEGIN { printf "%d\n", m * 1000 }'
 }
-common=(-accel tcg -m 1G -smp 1 -nographic -no-reboot -nodefaults -serial stdio
+# Linux (>= 6.11) maps its request queues to CPUs: with several queues the
+# guest gets 2 vCPUs (more only slows TCG down on a small host).
+smp=1
+[ "$queues" -gt 1 ] && smp=2
+common=(-accel tcg -m 1G -smp "$smp" -nographic -no-reboot -nodefaults -serial stdio
         -kernel "$kdir/vmlinuz" -initrd "$initrd"
         -chardev socket,id=vufs,path="$sock"
         -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem)
@@ -180,7 +194,7 @@ case "$shape $daemon_args" in libvirt*|*--thread-pool-size=[1-9]*) [ "$server" =
 append="console=ttyS0 panic=-1 quiet loglevel=4 arcbox.mode=$mode arcbox.scale=$scale arcbox.xattr=$xattr"
 append="$append arcbox.lockwait=$lockwait"
 if [ "$machine" = pci ]; then
-    args=(-M pc "${common[@]}" -device vhost-user-fs-pci,queue-size=1024,chardev=vufs,tag=arcbox)
+    args=(-M pc "${common[@]}" -device vhost-user-fs-pci,queue-size=1024,num-request-queues="$queues",chardev=vufs,tag=arcbox)
 else
     # microvm has no PIT/HPET reference under TCG: the kernel sometimes stops
     # in early boot after "tsc: Unable to calibrate against PIT" unless it is
@@ -188,7 +202,7 @@ else
     # the delay-loop constant.
     append="$append tsc_early_khz=$(host_tsc_khz) lpj=4000000"
     args=(-M microvm,acpi=on "${common[@]}" -global virtio-mmio.force-legacy=false
-          -device vhost-user-fs-device,queue-size=1024,chardev=vufs,tag=arcbox)
+          -device vhost-user-fs-device,queue-size=1024,num-request-queues="$queues",chardev=vufs,tag=arcbox)
 fi
 qemu-system-x86_64 "${args[@]}" -append "$append" </dev/null >"$serial" 2>&1 &
 qemu_pid=$!
@@ -270,6 +284,15 @@ else
     server_pid=""
     # The C virtiofsd exits with 0; tolerate nothing else.
     [ "$rc" = 0 ] && pass daemon-exit || fail daemon-exit "status $rc: $(tail -n 3 "$dlog" | tr '\n' ' ')"
+fi
+# Several request queues: the guest's requests must have spread over them
+# (the daemon's "requests per queue: q0=N q1=N ..." line, default shape).
+# Linux 6.1 sends every request on the first request queue: not checked there.
+if [ "$queues" -gt 1 ] && [ "$server" = arcbox ] && [ "$shape" = default ] && [ "$kernel" != 6.1 ]; then
+    counts=$(sed -n 's/.*requests per queue: //p' "$dlog" | tail -n 1)
+    used=$(echo "$counts" | tr ' ' '\n' | grep -v '^q0=' | grep -cv '=0$')
+    if [ "$used" -ge 2 ]; then pass "queues-spread" ; else fail queues-spread "${counts:-no counts logged}"; fi
+    echo "per-queue requests: $counts"
 fi
 if grep -qE 'panicked|RUST_BACKTRACE' "$dlog"; then fail daemon-no-panic "$(grep -m1 panicked "$dlog")"; else pass daemon-no-panic; fi
 
