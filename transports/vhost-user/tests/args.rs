@@ -262,3 +262,31 @@ fn capabilities_json_is_virtiofsd_shaped() {
     let compact: String = CAPABILITIES_JSON.split_whitespace().collect();
     assert_eq!(compact, r#"{"type":"fs","features":["separate-options"]}"#);
 }
+
+#[test]
+fn request_queues_take_1_to_16() {
+    let base = ["--socket-path=/tmp/s", "--shared-dir=/srv"];
+    let with = |v: &str| {
+        let mut a = base.to_vec();
+        a.push(v);
+        parse(&a)
+    };
+    assert_eq!(parse(&base).expect("parse").request_queues, None);
+    assert_eq!(
+        with("--request-queues=4").expect("parse").request_queues,
+        Some(4)
+    );
+    assert_eq!(
+        with("--request-queues=16").expect("parse").request_queues,
+        Some(16)
+    );
+    for bad in [
+        "--request-queues=0",
+        "--request-queues=17",
+        "--request-queues=-1",
+        "--request-queues=x",
+        "--request-queues=",
+    ] {
+        assert!(with(bad).is_err(), "{bad} accepted");
+    }
+}
