@@ -114,10 +114,10 @@ impl<F: AsFd> BackingFiles<F> for FuseBacking {
     }
 
     fn close(&self, id: i32) {
-        if let Some(dev) = self.dev.get() {
-            if let Err(e) = backing_close(dev.as_fd(), id) {
-                log::warn!("FUSE_DEV_IOC_BACKING_CLOSE {id}: {e}");
-            }
+        if let Some(dev) = self.dev.get()
+            && let Err(e) = backing_close(dev.as_fd(), id)
+        {
+            log::warn!("FUSE_DEV_IOC_BACKING_CLOSE {id}: {e}");
         }
     }
 }
@@ -129,12 +129,14 @@ mod tests {
     #[test]
     fn ioctl_numbers_match_the_uapi_header() {
         // _IOW(type, nr, size) = 1 << 30 | size << 16 | type << 8 | nr.
-        let iow = |nr: u64, size: usize| (1u64 << 30) | ((size as u64) << 16) | (229 << 8) | nr;
+        let iow = |nr: libc::c_ulong, size: usize| {
+            (1 << 30) | ((size as libc::c_ulong) << 16) | (229 << 8) | nr
+        };
         assert_eq!(
-            FUSE_DEV_IOC_BACKING_OPEN as u64,
+            FUSE_DEV_IOC_BACKING_OPEN,
             iow(1, core::mem::size_of::<BackingMap>())
         );
-        assert_eq!(FUSE_DEV_IOC_BACKING_CLOSE as u64, iow(2, 4));
+        assert_eq!(FUSE_DEV_IOC_BACKING_CLOSE, iow(2, 4));
     }
 
     #[test]
