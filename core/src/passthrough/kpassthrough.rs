@@ -87,6 +87,7 @@ struct NodeState {
 /// Per-inode backing ids and per-handle open modes of one connection.
 pub struct KernelPassthrough<F> {
     backing: Box<dyn BackingFiles<F>>,
+    /// Per-inode state; never held across the backing ioctls.
     nodes: Mutex<HashMap<NodeId, NodeState>>,
     handles: Mutex<HashMap<Fh, (NodeId, OpenMode)>>,
     stats: PassthroughStats,
@@ -132,46 +133,68 @@ impl<F> KernelPassthrough<F> {
     /// what about this open forbids starting passthrough. The result must
     /// be bound to the new handle with [`Self::bind`].
     pub fn open(&self, node: NodeId, file: &F, veto: Veto) -> OpenMode {
+        {
+            let mut nodes = self.nodes.lock();
+            let st = nodes.entry(node).or_default();
+            if let Some(id) = st.backing {
+                st.passthrough += 1;
+                bump(&self.stats.passthrough);
+                return OpenMode::Passthrough(id);
+            }
+            let fallback = match veto {
+                Veto::Direct => Some((OpenMode::Direct, &self.stats.fallback_direct)),
+                Veto::SetId => Some((OpenMode::Cached, &self.stats.fallback_setid)),
+                Veto::None if st.cached > 0 => Some((OpenMode::Cached, &self.stats.fallback_busy)),
+                Veto::None => None,
+            };
+            if let Some((mode, counter)) = fallback {
+                bump(counter);
+                if mode == OpenMode::Cached {
+                    st.cached += 1;
+                } else if st.cached == 0 && st.passthrough == 0 {
+                    nodes.remove(&node);
+                }
+                return mode;
+            }
+        }
+        // The ioctl runs outside the lock; the state is checked again after.
+        let registered = self.backing.open(file);
         let mut nodes = self.nodes.lock();
         let st = nodes.entry(node).or_default();
-        if let Some(id) = st.backing {
-            st.passthrough += 1;
-            bump(&self.stats.passthrough);
-            return OpenMode::Passthrough(id);
-        }
-        let mode = match veto {
-            Veto::Direct => {
-                bump(&self.stats.fallback_direct);
-                OpenMode::Direct
+        let (mode, unused) = match (registered, st.backing) {
+            // Another open registered one meanwhile: share it.
+            (Ok(id), Some(theirs)) => {
+                st.passthrough += 1;
+                bump(&self.stats.passthrough);
+                (OpenMode::Passthrough(theirs), Some(id))
             }
-            Veto::SetId => {
-                bump(&self.stats.fallback_setid);
-                OpenMode::Cached
+            (Err(_), Some(theirs)) => {
+                st.passthrough += 1;
+                bump(&self.stats.passthrough);
+                (OpenMode::Passthrough(theirs), None)
             }
-            Veto::None if st.cached > 0 => {
+            // A cached open came first: the kernel would refuse passthrough.
+            (Ok(id), None) if st.cached > 0 => {
+                st.cached += 1;
                 bump(&self.stats.fallback_busy);
-                OpenMode::Cached
+                (OpenMode::Cached, Some(id))
             }
-            Veto::None => match self.backing.open(file) {
-                Ok(id) => {
-                    bump(&self.stats.backing_opened);
-                    bump(&self.stats.passthrough);
-                    st.backing = Some(id);
-                    st.passthrough = 1;
-                    return OpenMode::Passthrough(id);
-                }
-                Err(_) => {
-                    bump(&self.stats.fallback_error);
-                    OpenMode::Cached
-                }
-            },
+            (Ok(id), None) => {
+                bump(&self.stats.backing_opened);
+                bump(&self.stats.passthrough);
+                st.backing = Some(id);
+                st.passthrough = 1;
+                (OpenMode::Passthrough(id), None)
+            }
+            (Err(_), None) => {
+                st.cached += 1;
+                bump(&self.stats.fallback_error);
+                (OpenMode::Cached, None)
+            }
         };
-        match mode {
-            OpenMode::Cached => st.cached += 1,
-            _ if st.cached == 0 && st.passthrough == 0 => {
-                nodes.remove(&node);
-            }
-            _ => {}
+        drop(nodes);
+        if let Some(id) = unused {
+            self.backing.close(id);
         }
         mode
     }
