@@ -1012,6 +1012,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn opendir(&self, _ctx: &Context, node: NodeId, _args: &OpenArgs) -> Result<Opened> {
         let d = self.inode(node)?;
+        // A listing the kernel caches (FOPEN_CACHE_DIR) is dropped on host
+        // changes only if the directory is watched.
+        if self.cfg.cache == CacheMode::Always {
+            self.host.watch(&d.inode);
+        }
         let dir = self.host.opendir(&d.inode)?;
         let fh = self.handles.insert(Handle {
             inode: d,
