@@ -134,8 +134,9 @@ mkdir -m 777 "$work/native"
 echo "pjdfstest native: $(summary "$work/pjd-native.log")"
 # Kernel passthrough (FUSE_PASSTHROUGH) is on by default where the kernel
 # offers it (auto, as root); the key parts also run with it off.
+# (Short mount names: socket paths must fit sun_path, 108 bytes.)
 for pt in auto off; do
-    if start "pjdfstest-$pt" --allow-other --default-permissions --passthrough "$pt"; then
+    if start "pjd-$pt" --allow-other --default-permissions --passthrough "$pt"; then
         (cd "$mnt" && timeout -k 10 400 pjdfstest -c "$work/pjdfstest.toml" -p "$mnt" >"$work/pjd-fuse-$pt.log" 2>&1)
         rc=$?
         s=$(summary "$work/pjd-fuse-$pt.log")
@@ -147,7 +148,7 @@ for pt in auto off; do
         fi
         [ "$rc" = 0 ] && [ "${nfail:-1}" = 0 ]
         check "pjdfstest on the mount (passthrough $pt)" $? "$s"
-        stop "pjdfstest-$pt"
+        stop "pjd-$pt"
     else
         check "pjdfstest: mount (passthrough $pt)" 1
     fi
@@ -512,7 +513,7 @@ fi
 # --- integration tests: transport, integrity, git workload ---------------
 # The daemons default to --passthrough auto (on here); integrity and the git
 # workload run again with it off (ARCBOX_FUSE_PASSTHROUGH, tests/common).
-for t in transport integrity git_workload integrity:off git_workload:off; do
+for t in transport integrity git_workload cached_readdir integrity:off git_workload:off; do
     pt=${t#*:}
     [ "$pt" = "$t" ] && pt=auto
     out=$(ARCBOX_FUSE_PASSTHROUGH=$pt ARCBOX_GIT_FULL=1 ARCBOX_TEST_TMP=$work timeout -k 10 420 \
