@@ -132,22 +132,27 @@ summary() { grep -a '^Summary:' "$1" | tail -n 1; }
 mkdir -m 777 "$work/native"
 (cd "$work/native" && timeout -k 10 300 pjdfstest -c "$work/pjdfstest.toml" -p "$work/native" >"$work/pjd-native.log" 2>&1)
 echo "pjdfstest native: $(summary "$work/pjd-native.log")"
-if start pjdfstest --allow-other --default-permissions; then
-    (cd "$mnt" && timeout -k 10 400 pjdfstest -c "$work/pjdfstest.toml" -p "$mnt" >"$work/pjd-fuse.log" 2>&1)
-    rc=$?
-    s=$(summary "$work/pjd-fuse.log")
-    echo "pjdfstest arcbox-fuse: $s"
-    nfail=$(echo "$s" | sed -n 's/^Summary: \([0-9]*\) failed.*/\1/p')
-    if [ "$rc" != 0 ] || [ "${nfail:-1}" != 0 ]; then
-        grep -a -E '[[:space:]](FAILED|failed)$' "$work/pjd-fuse.log" | head -50
-        tail -n 20 "$work/pjd-fuse.log"
+# Kernel passthrough (FUSE_PASSTHROUGH) is on by default where the kernel
+# offers it (auto, as root); the key parts also run with it off.
+# (Short mount names: socket paths must fit sun_path, 108 bytes.)
+for pt in auto off; do
+    if start "pjd-$pt" --allow-other --default-permissions --passthrough "$pt"; then
+        (cd "$mnt" && timeout -k 10 400 pjdfstest -c "$work/pjdfstest.toml" -p "$mnt" >"$work/pjd-fuse-$pt.log" 2>&1)
+        rc=$?
+        s=$(summary "$work/pjd-fuse-$pt.log")
+        echo "pjdfstest arcbox-fuse (passthrough $pt): $s"
+        nfail=$(echo "$s" | sed -n 's/^Summary: \([0-9]*\) failed.*/\1/p')
+        if [ "$rc" != 0 ] || [ "${nfail:-1}" != 0 ]; then
+            grep -a -E '[[:space:]](FAILED|failed)$' "$work/pjd-fuse-$pt.log" | head -50
+            tail -n 20 "$work/pjd-fuse-$pt.log"
+        fi
+        [ "$rc" = 0 ] && [ "${nfail:-1}" = 0 ]
+        check "pjdfstest on the mount (passthrough $pt)" $? "$s"
+        stop "pjd-$pt"
+    else
+        check "pjdfstest: mount (passthrough $pt)" 1
     fi
-    [ "$rc" = 0 ] && [ "${nfail:-1}" = 0 ]
-    check "pjdfstest on the mount" $? "$s"
-    stop pjdfstest
-else
-    check "pjdfstest: mount" 1
-fi
+done
 
 # --- stress-ng -----------------------------------------------------------
 if start stress --allow-other; then
@@ -233,6 +238,21 @@ if start direct --allow-other; then
 else
     check "O_DIRECT: mount" 1
 fi
+# fsx again on a plain mount, once with kernel passthrough and once without.
+for pt in auto off; do
+    if start "fsx-$pt" --allow-other --log-level info --passthrough "$pt"; then
+        mkdir -p "$mnt/fsx" "$work/fsx-art-$pt"
+        out=$(timeout -k 5 180 fsx -f "$work/fsx.toml" -N 10000 -S 17 -P "$work/fsx-art-$pt" "$mnt/fsx/f" 2>&1)
+        rc=$?
+        [ "$rc" = 0 ] || echo "$out" | tail -n 15
+        check "fsx, passthrough $pt (10000 ops)" "$rc"
+        grep -a "kernel passthrough:" "$work/fsx-$pt/daemon.log"
+        check "fsx, passthrough $pt: the log says the data path" $?
+        stop "fsx-$pt"
+    else
+        check "fsx: mount (passthrough $pt)" 1
+    fi
+done
 # fsx-rs has no O_DIRECT mode (C fsx -Z is not packaged); the equivalent:
 # the same run where every open is FOPEN_DIRECT_IO, the path an O_DIRECT
 # open takes here.
@@ -491,13 +511,17 @@ else
 fi
 
 # --- integration tests: transport, integrity, git workload ---------------
-for t in transport integrity git_workload; do
-    out=$(ARCBOX_GIT_FULL=1 ARCBOX_TEST_TMP=$work timeout -k 10 420 \
-        cargo test --release -q -p arcbox-fs-fusedev -j 2 --test "$t" -- --nocapture --test-threads 1 2>&1)
+# The daemons default to --passthrough auto (on here); integrity and the git
+# workload run again with it off (ARCBOX_FUSE_PASSTHROUGH, tests/common).
+for t in transport integrity git_workload cached_readdir integrity:off git_workload:off; do
+    pt=${t#*:}
+    [ "$pt" = "$t" ] && pt=auto
+    out=$(ARCBOX_FUSE_PASSTHROUGH=$pt ARCBOX_GIT_FULL=1 ARCBOX_TEST_TMP=$work timeout -k 10 420 \
+        cargo test --release -q -p arcbox-fs-fusedev -j 2 --test "${t%:*}" -- --nocapture --test-threads 1 2>&1)
     rc=$?
     echo "$out" | grep -E 'ops:|git workload:|SKIPPED|panicked|test result' | sed "s/^/[$t] /"
     [ "$rc" = 0 ] || echo "$out" | tail -n 30
-    check "cargo test --test $t" "$rc"
+    check "cargo test --test ${t%:*} (passthrough $pt)" "$rc"
 done
 
 finish

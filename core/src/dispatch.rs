@@ -771,7 +771,13 @@ impl<F: FileSystem> FuseDispatcher<F> {
             } else {
                 0
             },
-            max_stack_depth: 0,
+            // Backing files on a file system that is not itself stacked
+            // (fs/fuse/passthrough.c refuses deeper ones with ELOOP).
+            max_stack_depth: if agreed.contains(InitFlags::PASSTHROUGH) {
+                1
+            } else {
+                0
+            },
             request_timeout: 0,
             unused: [0; 11],
         };

@@ -17,6 +17,7 @@ mod direct;
 pub mod handles;
 pub mod inodes;
 mod killpriv;
+pub mod kpassthrough;
 pub mod lockwait;
 pub mod wcombine;
 
@@ -130,6 +131,8 @@ pub struct PassthroughFs<H: Host> {
     dax: Option<DaxWindow<H::File>>,
     /// Nodes whose set-id bits were cleared behind the kernel's cache.
     stale: killpriv::StaleAttrs,
+    /// Kernel passthrough, when the embedder gave backing files.
+    kp: Option<kpassthrough::KernelPassthrough<H::File>>,
 }
 
 impl<H: Host> PassthroughFs<H> {
@@ -154,6 +157,7 @@ impl<H: Host> PassthroughFs<H> {
             last_drain: Mutex::new(Instant::ZERO),
             dax: None,
             stale: killpriv::StaleAttrs::new(),
+            kp: None,
         })
     }
 
@@ -514,6 +518,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         // to make them (name_to_handle_at fails with EOPNOTSUPP).
         want |= InitFlags::NO_EXPORT_SUPPORT;
         want |= self.acl_flags();
+        want |= self.kp_init_flags();
         if self.cfg.announce_submounts {
             want |= InitFlags::SUBMOUNTS;
         }
@@ -541,6 +546,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             self.flush_handle(&h);
         }
         self.handles.clear();
+        if let Some(kp) = &self.kp {
+            kp.clear();
+        }
         self.inodes.clear_except_root();
         self.neg.clear();
         if let Some(dax) = &self.dax {
@@ -797,7 +805,10 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
                 },
             )?;
         }
-        Ok(self.new_file_handle(d, file, flags))
+        let mode = self.kp_decide(node, &file, flags);
+        let mut o = self.new_file_handle(d, file, flags);
+        self.kp_bind(&mut o, node, mode);
+        Ok(o)
     }
 
     fn read(
@@ -905,6 +916,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         _lock_owner: u64,
     ) -> Result<()> {
         let h = self.remove_handle(node, fh, false)?;
+        self.kp_release(fh);
         self.flush_handle(&h);
         let r = Self::take_write_error(&h);
         if release_flags & crate::abi::ReleaseFlags::FLOCK_UNLOCK.bits() != 0 {
@@ -1000,6 +1012,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn opendir(&self, _ctx: &Context, node: NodeId, _args: &OpenArgs) -> Result<Opened> {
         let d = self.inode(node)?;
+        // A listing the kernel caches (FOPEN_CACHE_DIR) is dropped on host
+        // changes only if the directory is watched.
+        if self.cfg.cache == CacheMode::Always {
+            self.host.watch(&d.inode);
+        }
         let dir = self.host.opendir(&d.inode)?;
         let fh = self.handles.insert(Handle {
             inode: d,
@@ -1161,7 +1178,10 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             .inodes
             .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
         let entry = self.entry_for(&d, &st);
-        Ok((entry, self.new_file_handle(d, file, flags)))
+        let mode = self.kp_decide(entry.nodeid, &file, flags);
+        let mut o = self.new_file_handle(d, file, flags);
+        self.kp_bind(&mut o, entry.nodeid, mode);
+        Ok((entry, o))
     }
 
     fn fallocate(&self, ctx: &Context, node: NodeId, arg: &FallocateIn) -> Result<()> {

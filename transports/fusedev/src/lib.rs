@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod backing;
 pub mod dev;
 mod interrupt;
 pub mod mount;

@@ -6,7 +6,7 @@ use crate::dev::FuseDev;
 use arcbox_fs::Name;
 use arcbox_fs::abi::InitFlags;
 use arcbox_fs::host::Host;
-use arcbox_fs::passthrough::{Invalidation, PassthroughFs};
+use arcbox_fs::passthrough::{CacheMode, Invalidation, PassthroughFs};
 use arcbox_fs::reply::{notify_inval_entry, notify_inval_inode};
 use std::io::{self, IoSlice};
 use std::sync::Arc;
@@ -94,9 +94,17 @@ pub struct Forwarded {
 pub fn forward_host_changes<H: Host>(fs: &PassthroughFs<H>, notifier: &Notifier) -> Forwarded {
     let expire_only = fs.negotiated().contains(InitFlags::HAS_EXPIRE_ONLY);
     let mut out = Forwarded::default();
+    // Directory listings the kernel caches (FOPEN_CACHE_DIR, `cache=always`)
+    // live in the directory's pages: a changed name drops them too.
+    let cached_dirs = fs.config().cache == CacheMode::Always;
     fs.process_host_changes(&mut |inv| match inv {
-        Invalidation::Entry { parent, name } if expire_only => {
-            out.entries.push((parent, name.as_bytes().to_vec()));
+        Invalidation::Entry { parent, name } => {
+            if cached_dirs {
+                out.inodes.push(parent);
+            }
+            if expire_only {
+                out.entries.push((parent, name.as_bytes().to_vec()));
+            }
         }
         Invalidation::Data { node, entry } => {
             out.inodes.push(node);

@@ -156,6 +156,12 @@ impl<F: FileSystem + Send + 'static> Session<F> {
         Ok(Session { shared, mount })
     }
 
+    /// The session's first `/dev/fuse` descriptor (e.g. for
+    /// [`crate::backing::FuseBacking::attach`]).
+    pub fn device(&self) -> Arc<FuseDev> {
+        self.shared.dev.clone()
+    }
+
     /// Sets a hook each worker runs after a request and before its reply:
     /// every node id it reports gets an attribute-only
     /// `FUSE_NOTIFY_INVAL_INODE` (offset -1: cached pages stay), so a change

@@ -11,8 +11,10 @@
 //! one aborts the connection.
 
 use arcbox_fs::DispatcherConfig;
+use arcbox_fs::abi::InitFlags;
 use arcbox_fs::host::Host;
 use arcbox_fs::passthrough::{CacheMode, PassthroughConfig, PassthroughFs};
+use arcbox_fs_fusedev::backing::{FuseBacking, may_passthrough};
 use arcbox_fs_fusedev::options::{self, Applied};
 use arcbox_fs_fusedev::{MountOptions, Session, SessionConfig, Stopper};
 use arcbox_fs_linux::LinuxHost;
@@ -68,9 +70,31 @@ struct Args {
     /// Name shown as the mount's source in /proc/mounts.
     #[arg(long, default_value = "arcbox-fs")]
     fsname: String,
+    /// Kernel passthrough of file data (FUSE_PASSTHROUGH, Linux 6.9+): auto
+    /// (where the kernel offers it, the daemon has CAP_SYS_ADMIN and
+    /// --writeback is off), on (fail if impossible) or off.
+    #[arg(long, default_value = "auto", value_parser = parse_toggle)]
+    passthrough: Toggle,
     /// Messages shown on stderr: error, warn, info, debug or trace.
     #[arg(long, default_value = "warn", value_parser = parse_level)]
     log_level: log::LevelFilter,
+}
+
+/// An `auto|on|off` option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Toggle {
+    Auto,
+    On,
+    Off,
+}
+
+fn parse_toggle(s: &str) -> Result<Toggle, String> {
+    match s {
+        "auto" => Ok(Toggle::Auto),
+        "on" => Ok(Toggle::On),
+        "off" => Ok(Toggle::Off),
+        _ => Err(format!("unknown value {s:?} (auto, on, off)")),
+    }
 }
 
 fn parse_cache(s: &str) -> Result<CacheMode, String> {
@@ -96,6 +120,7 @@ struct Settings {
     threads: usize,
     max_write: u32,
     level: log::LevelFilter,
+    passthrough: Toggle,
 }
 
 /// Combines the flags and then the `-o` options (later ones win) and
@@ -116,6 +141,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
     let mut xattr = !args.no_xattr;
     let mut readdirplus = !args.no_readdirplus;
     let mut level = args.log_level;
+    let mut passthrough = args.passthrough;
     for list in &args.options {
         for opt in options::split(list) {
             if options::apply(&mut mount, opt)? == Applied::Mount {
@@ -129,6 +155,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
                 "threads" => threads = Some(value.parse().map_err(|_| bad())?),
                 "max_write" => max_write = value.parse().map_err(|_| bad())?,
                 "log_level" => level = parse_level(value)?,
+                "passthrough" => passthrough = parse_toggle(value)?,
                 "writeback" => writeback = true,
                 "no_writeback" => writeback = false,
                 "no_xattr" => xattr = false,
@@ -168,6 +195,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
         threads,
         max_write,
         level,
+        passthrough,
     })
 }
 
@@ -243,6 +271,58 @@ fn wait_for_signals(set: libc::sigset_t, stopper: Stopper) {
     }
 }
 
+/// Whether to offer kernel passthrough; for `on`, an error where it cannot work.
+fn passthrough_wanted(t: Toggle, cfg: &PassthroughConfig) -> Result<bool, String> {
+    let why_not = if !may_passthrough() {
+        Some("the daemon lacks CAP_SYS_ADMIN")
+    } else if cfg.writeback_cache {
+        Some("--writeback is on (the kernel refuses both)")
+    } else if cfg.cache == CacheMode::Never {
+        Some("--cache never")
+    } else {
+        None
+    };
+    match (t, why_not) {
+        (Toggle::Off, _) => Ok(false),
+        (Toggle::On, Some(w)) => Err(format!("--passthrough on impossible: {w}")),
+        (Toggle::Auto, Some(w)) => {
+            log::info!("kernel passthrough: off ({w})");
+            Ok(false)
+        }
+        (_, None) => Ok(true),
+    }
+}
+
+/// Waits for INIT and logs the data path; `on` without kernel support is an error.
+fn log_passthrough_mode(
+    running: &arcbox_fs_fusedev::RunningSession<PassthroughFs<LinuxHost>>,
+    t: Toggle,
+    offered: bool,
+) -> Result<(), String> {
+    if !offered {
+        if t == Toggle::Off {
+            log::info!("kernel passthrough: off (--passthrough off)");
+        }
+        return Ok(());
+    }
+    // INIT is the kernel's first request after the mount.
+    for _ in 0..500 {
+        if !running.fs().negotiated().is_empty() || running.is_finished() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if running.fs().negotiated().contains(InitFlags::PASSTHROUGH) {
+        log::info!("kernel passthrough: on (FUSE_PASSTHROUGH)");
+        Ok(())
+    } else if t == Toggle::On {
+        Err("--passthrough on impossible: the kernel did not offer FUSE_PASSTHROUGH".into())
+    } else {
+        log::info!("kernel passthrough: off (the kernel does not offer FUSE_PASSTHROUGH)");
+        Ok(())
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let st = match settings(&args) {
@@ -267,7 +347,12 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let share_err =
         |e: arcbox_fs::Errno| format!("cannot share {}: {}", args.src.display(), os_text(e.raw()));
     let host = LinuxHost::new(&args.src).map_err(share_err)?;
-    let fs = PassthroughFs::new(host, st.pcfg).map_err(share_err)?;
+    let backing = FuseBacking::new();
+    let kp = passthrough_wanted(st.passthrough, &st.pcfg)?;
+    let mut fs = PassthroughFs::new(host, st.pcfg).map_err(share_err)?;
+    if kp {
+        fs = fs.with_kernel_passthrough(Box::new(backing.clone()));
+    }
     let opts = st.mount;
     let defaults = SessionConfig::default();
     let config = SessionConfig {
@@ -280,7 +365,9 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
         ..defaults
     };
     let set = termination_signals();
-    let running = Session::mount(fs, &args.mnt, &opts, config)?
+    let session = Session::mount(fs, &args.mnt, &opts, config)?;
+    backing.attach(session.device());
+    let running = session
         .with_stale_attrs(Box::new(|fs, report| fs.take_stale_attrs(report)))
         .spawn()?;
     // Changes made on the host behind the guest's back: drop the kernel's
@@ -295,6 +382,11 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
         })?;
     }
     let stopper = running.stopper();
+    if let Err(e) = log_passthrough_mode(&running, st.passthrough, kp) {
+        let _ = stopper.unmount();
+        let _ = running.join();
+        return Err(e.into());
+    }
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || wait_for_signals(set, stopper))?;

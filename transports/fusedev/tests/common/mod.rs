@@ -77,11 +77,20 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// `ARCBOX_FUSE_PASSTHROUGH=auto|on|off` adds `--passthrough` to every
+    /// mount that can have it (not with `--writeback` or `--cache never`).
     pub fn start(src: &Path, mnt: &Path, extra: &[&str]) -> Daemon {
+        let mut pt = Vec::new();
+        if let Some(m) = std::env::var_os("ARCBOX_FUSE_PASSTHROUGH")
+            && !extra.iter().any(|a| *a == "--writeback" || *a == "never")
+        {
+            pt = vec![std::ffi::OsString::from("--passthrough"), m];
+        }
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_arcbox-fuse"))
             .arg(src)
             .arg(mnt)
             .args(extra)
+            .args(pt)
             .spawn()
             .unwrap();
         let mut d = Daemon {
