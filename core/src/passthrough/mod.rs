@@ -19,6 +19,7 @@ pub mod inodes;
 mod killpriv;
 pub mod lockwait;
 pub mod wcombine;
+mod xattr;
 
 pub use attr::{decode_dev, to_attr, to_statx};
 pub use config::{CacheMode, DEFAULT_NEGATIVE_CACHE_CAPACITY, FsConfig, PassthroughConfig};
@@ -130,6 +131,8 @@ pub struct PassthroughFs<H: Host> {
     dax: Option<DaxWindow<H::File>>,
     /// Nodes whose set-id bits were cleared behind the kernel's cache.
     stale: killpriv::StaleAttrs,
+    /// Extended attribute name mapping ([`Self::with_xattrmap`]).
+    xattrmap: Option<crate::xattrmap::XattrMap>,
 }
 
 impl<H: Host> PassthroughFs<H> {
@@ -154,6 +157,7 @@ impl<H: Host> PassthroughFs<H> {
             last_drain: Mutex::new(Instant::ZERO),
             dax: None,
             stale: killpriv::StaleAttrs::new(),
+            xattrmap: None,
         })
     }
 
@@ -943,7 +947,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        self.host.setxattr(&d.inode, name, value, flags)?;
+        self.xattr_set(&d.inode, name, value, flags)?;
         self.acl_kill_sgid(&d.inode, name, sf)
     }
 
@@ -959,9 +963,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        xattr_into(size, out, &mut |buf| {
-            self.host.getxattr(&d.inode, name, buf)
-        })
+        self.xattr_get(&d.inode, name, size, out)
     }
 
     fn listxattr(
@@ -975,7 +977,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        xattr_into(size, out, &mut |buf| self.host.listxattr(&d.inode, buf))
+        self.xattr_list(&d.inode, size, out)
     }
 
     fn removexattr(&self, _ctx: &Context, node: NodeId, name: &[u8]) -> Result<()> {
@@ -983,7 +985,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        self.host.removexattr(&d.inode, name)
+        self.xattr_remove(&d.inode, name)
     }
 
     fn flush(&self, _ctx: &Context, node: NodeId, fh: Fh, lock_owner: u64) -> Result<()> {
@@ -1252,33 +1254,6 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             valid: self.cfg.attr_timeout,
         })
     }
-}
-
-/// GETXATTR / LISTXATTR into the reply: size query with `size == 0`, else the
-/// value through a stack buffer (a heap one above 512 bytes).
-fn xattr_into(
-    size: u32,
-    out: &mut ReplyData<'_>,
-    get: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
-) -> Result<XattrReply> {
-    if size == 0 {
-        let n = get(&mut [])?;
-        return Ok(XattrReply::Size(
-            u32::try_from(n).map_err(|_| Errno::E2BIG)?,
-        ));
-    }
-    let size = (size as usize).min(crate::abi::XATTR_SIZE_MAX);
-    let mut small = [0u8; 512];
-    let mut big = Vec::new();
-    let buf: &mut [u8] = if size <= small.len() {
-        &mut small[..size]
-    } else {
-        big.resize(size, 0);
-        &mut big
-    };
-    let n = get(buf)?;
-    out.write(buf.get(..n).ok_or(Errno::EIO)?)?;
-    Ok(XattrReply::Data)
 }
 
 /// `access(2)` rules over `st` for the caller in `ctx` (root may read and
