@@ -43,6 +43,8 @@ pub mod reply;
 pub mod request;
 pub mod stats;
 pub mod time;
+#[cfg(feature = "alloc")]
+pub mod xattrmap;
 
 mod sync;
 

@@ -38,7 +38,10 @@ impl<H: Host> PassthroughFs<H> {
         let Some(root) = self.inodes.get(crate::abi::ROOT_ID) else {
             return InitFlags::empty();
         };
-        match self.host.getxattr(&root.inode, ACCESS, &mut []) {
+        let probe = self.with_host_xattr(ACCESS, Errno::EPERM, |h| {
+            self.host.getxattr(&root.inode, h, &mut [])
+        });
+        match probe {
             Ok(_) | Err(Errno::ENODATA) => InitFlags::POSIX_ACL | InitFlags::DONT_MASK,
             Err(_) => InitFlags::empty(),
         }
@@ -50,7 +53,10 @@ impl<H: Host> PassthroughFs<H> {
     /// has already applied the umask (and doing it again changes nothing).
     pub(super) fn create_perm(&self, parent: &H::Inode, m: u32, umask: u32) -> u32 {
         let perm = m & mode::S_IALLUGO;
+        // A default ACL mapped to another name is an opaque attribute the
+        // host does not apply: then the umask is ours to apply.
         if self.agreed().contains(InitFlags::DONT_MASK)
+            && self.xattr_unmapped(DEFAULT)
             && self
                 .host
                 .getxattr(parent, DEFAULT, &mut [])

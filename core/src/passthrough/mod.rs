@@ -20,6 +20,7 @@ mod killpriv;
 pub mod kpassthrough;
 pub mod lockwait;
 pub mod wcombine;
+mod xattr;
 
 pub use attr::{decode_dev, to_attr, to_statx};
 pub use config::{CacheMode, DEFAULT_NEGATIVE_CACHE_CAPACITY, FsConfig, PassthroughConfig};
@@ -133,6 +134,8 @@ pub struct PassthroughFs<H: Host> {
     stale: killpriv::StaleAttrs,
     /// Kernel passthrough, when the embedder gave backing files.
     kp: Option<kpassthrough::KernelPassthrough<H::File>>,
+    /// Extended attribute name mapping ([`Self::with_xattrmap`]).
+    xattrmap: Option<crate::xattrmap::XattrMap>,
 }
 
 impl<H: Host> PassthroughFs<H> {
@@ -158,6 +161,7 @@ impl<H: Host> PassthroughFs<H> {
             dax: None,
             stale: killpriv::StaleAttrs::new(),
             kp: None,
+            xattrmap: None,
         })
     }
 
@@ -955,7 +959,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        self.host.setxattr(&d.inode, name, value, flags)?;
+        self.xattr_set(&d.inode, name, value, flags)?;
         self.acl_kill_sgid(&d.inode, name, sf)
     }
 
@@ -971,9 +975,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        xattr_into(size, out, &mut |buf| {
-            self.host.getxattr(&d.inode, name, buf)
-        })
+        self.xattr_get(&d.inode, name, size, out)
     }
 
     fn listxattr(
@@ -987,7 +989,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        xattr_into(size, out, &mut |buf| self.host.listxattr(&d.inode, buf))
+        self.xattr_list(&d.inode, size, out)
     }
 
     fn removexattr(&self, _ctx: &Context, node: NodeId, name: &[u8]) -> Result<()> {
@@ -995,7 +997,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        self.host.removexattr(&d.inode, name)
+        self.xattr_remove(&d.inode, name)
     }
 
     fn flush(&self, _ctx: &Context, node: NodeId, fh: Fh, lock_owner: u64) -> Result<()> {
@@ -1272,33 +1274,6 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             valid: self.cfg.attr_timeout,
         })
     }
-}
-
-/// GETXATTR / LISTXATTR into the reply: size query with `size == 0`, else the
-/// value through a stack buffer (a heap one above 512 bytes).
-fn xattr_into(
-    size: u32,
-    out: &mut ReplyData<'_>,
-    get: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
-) -> Result<XattrReply> {
-    if size == 0 {
-        let n = get(&mut [])?;
-        return Ok(XattrReply::Size(
-            u32::try_from(n).map_err(|_| Errno::E2BIG)?,
-        ));
-    }
-    let size = (size as usize).min(crate::abi::XATTR_SIZE_MAX);
-    let mut small = [0u8; 512];
-    let mut big = Vec::new();
-    let buf: &mut [u8] = if size <= small.len() {
-        &mut small[..size]
-    } else {
-        big.resize(size, 0);
-        &mut big
-    };
-    let n = get(buf)?;
-    out.write(buf.get(..n).ok_or(Errno::EIO)?)?;
-    Ok(XattrReply::Data)
 }
 
 /// `access(2)` rules over `st` for the caller in `ctx` (root may read and

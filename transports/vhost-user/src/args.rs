@@ -252,16 +252,21 @@ impl Args {
         self.xattr || self.posix_acl
     }
 
+    /// The parsed `--xattrmap`, if given. Errors: the option and the rule
+    /// that does not parse, on one line.
+    pub fn xattr_map(&self) -> Result<Option<arcbox_fs::xattrmap::XattrMap>, String> {
+        self.xattrmap
+            .as_deref()
+            .map(|m| {
+                arcbox_fs::xattrmap::XattrMap::parse(m).map_err(|e| format!("--xattrmap: {e}"))
+            })
+            .transpose()
+    }
+
     /// Options this build accepts but cannot honour, each with the one-line
     /// reason the daemon exits with before serving.
     pub fn unsupported(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.xattrmap.is_some() {
-            out.push("--xattrmap: xattr mapping is not implemented yet".to_owned());
-        }
-        if self.posix_acl {
-            out.push("--posix-acl: POSIX ACLs (FUSE_POSIX_ACL) are not implemented".to_owned());
-        }
         if self.security_label {
             out.push(
                 "--security-label: security labels (FUSE_SECURITY_CTX) are not implemented"

@@ -144,14 +144,11 @@ fn every_option_is_accepted() {
     assert_eq!(a.migration_on_error, MigrationOnError::GuestError);
     // The options this build cannot honour are named, one line each.
     let u = a.unsupported();
-    assert_eq!(u.len(), 5);
-    for (line, opt) in u.iter().zip([
-        "--xattrmap",
-        "--posix-acl",
-        "--security-label",
-        "--translate-uid",
-        "--translate-gid",
-    ]) {
+    assert_eq!(u.len(), 3);
+    for (line, opt) in u
+        .iter()
+        .zip(["--security-label", "--translate-uid", "--translate-gid"])
+    {
         assert!(line.starts_with(opt) && !line.contains('\n'), "{line}");
     }
     // Bare --inode-file-handles means prefer; the last of a pair wins.
@@ -289,4 +286,40 @@ fn request_queues_take_1_to_16() {
     ] {
         assert!(with(bad).is_err(), "{bad} accepted");
     }
+}
+
+#[test]
+fn xattrmap_is_parsed_and_a_bad_rule_is_named() {
+    let a = parse(&[
+        "--fd=3",
+        "--shared-dir=/srv",
+        "--xattrmap=:map::user.virtiofs.:",
+    ])
+    .unwrap();
+    assert!(a.xattr_map().unwrap().is_some());
+    let a = parse(&[
+        "--fd=3",
+        "--shared-dir=/srv",
+        "-o",
+        "xattrmap=/prefix/all/trusted./user.vm./ /ok/all///",
+    ])
+    .unwrap();
+    assert!(a.xattr_map().unwrap().is_some());
+    let a = parse(&[
+        "--fd=3",
+        "--shared-dir=/srv",
+        "--xattrmap=:ok:all::: :prefix:all:trusted.",
+    ])
+    .unwrap();
+    assert_eq!(
+        a.xattr_map().unwrap_err(),
+        "--xattrmap: rule 2: incomplete (a rule is :type:scope:key:prepend:)"
+    );
+    assert!(
+        parse(&["--fd=3", "--shared-dir=/srv"])
+            .unwrap()
+            .xattr_map()
+            .unwrap()
+            .is_none()
+    );
 }

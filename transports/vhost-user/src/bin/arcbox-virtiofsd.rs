@@ -59,6 +59,7 @@ fn run(args: &Args) -> Result<(), Error> {
     if let Some(first) = args.unsupported().into_iter().next() {
         return Err(first.into());
     }
+    let xattr_map = args.xattr_map()?;
     let given = args.shared_dir.as_ref().ok_or("--shared-dir is required")?;
     let dir = std::fs::canonicalize(given)
         .map_err(|e| format!("--shared-dir {}: {}", given.display(), os_text(&e)))?;
@@ -114,10 +115,14 @@ fn run(args: &Args) -> Result<(), Error> {
         readdirplus: !args.no_readdirplus,
         writeback_cache: args.writeback,
         killpriv_v2: args.killpriv_v2(),
+        posix_acl: args.posix_acl,
         ..PassthroughConfig::for_mode(args.cache, Duration::from_secs(1))
     };
-    let fs = PassthroughFs::new(host, cfg)
+    let mut fs = PassthroughFs::new(host, cfg)
         .map_err(|e| format!("--shared-dir {}: {e:?}", dir.display()))?;
+    if let Some(map) = xattr_map {
+        fs = fs.with_xattrmap(map);
+    }
     let mut dcfg = DispatcherConfig::default();
     if !args.allow_mmap {
         dcfg.refused |= InitFlags::DIRECT_IO_ALLOW_MMAP;
