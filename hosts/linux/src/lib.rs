@@ -65,6 +65,7 @@
 //! ```
 
 mod budget;
+mod clock;
 mod creds;
 mod dir;
 mod errno;
@@ -86,6 +87,7 @@ mod sys;
 mod vectored;
 mod watch;
 
+pub use clock::monotonic_now;
 pub use dir::Dir;
 pub use file::File;
 pub use host::{LinuxHost, LinuxHostConfig};

@@ -142,7 +142,8 @@ impl<F: FileSystem + Send + 'static> Session<F> {
         config.max_threads = config.max_threads.max(config.threads);
         let inflight = InFlight::new(config.max_threads, config.interrupt_signal)?;
         let shared = Arc::new(Shared {
-            dispatcher: FuseDispatcher::with_config(fs, config.dispatcher),
+            dispatcher: FuseDispatcher::with_config(fs, config.dispatcher)
+                .with_clock(arcbox_fs_linux::monotonic_now),
             stale_attrs: None,
             inflight,
             dev: Arc::new(dev),
@@ -252,6 +253,29 @@ impl<F: FileSystem + Send + 'static> RunningSession<F> {
     /// The session's counters.
     pub fn stats(&self) -> &Stats {
         &self.shared.stats
+    }
+
+    /// A summary of what was served, callable from any thread for as long
+    /// as it lives (after the session ended too): the dispatcher's
+    /// [`arcbox_fs::stats::Stats`] (per-opcode counts, errors by errno,
+    /// latency) and this session's counters. What `arcbox-fuse` logs on
+    /// SIGUSR1 and at exit.
+    pub fn summary_fn(&self) -> impl Fn() -> String + Send + Sync + 'static
+    where
+        F: Sync,
+    {
+        let shared = self.shared.clone();
+        move || {
+            let s = &shared.stats;
+            format!(
+                "{}\nsession: {} requests read, {} dropped, {} stale replies, {} interrupts",
+                shared.dispatcher.stats(),
+                s.requests.load(Ordering::Relaxed),
+                s.dropped.load(Ordering::Relaxed),
+                s.stale_replies.load(Ordering::Relaxed),
+                s.interrupts_signalled.load(Ordering::Relaxed),
+            )
+        }
     }
 
     /// The mount, if the session made one.

@@ -213,6 +213,30 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserFsBackend<F, Q> {
         }
     }
 
+    /// A summary of what was served, callable from any thread for as long
+    /// as it lives (after the backend is gone too): the dispatcher's
+    /// [`Stats`](arcbox_fs::stats::Stats) (per-opcode counts, errors,
+    /// latency with a clock) and [`queue_counts`](Self::queue_counts).
+    /// What the daemon logs on SIGUSR1 and at exit.
+    pub fn summary_fn(&self) -> impl Fn() -> String + Send + Sync + 'static
+    where
+        F: Send + Sync + 'static,
+    {
+        let shared = self.shared.clone();
+        let queues = self.queues;
+        move || {
+            let counts = (0..queues)
+                .filter_map(|i| u16::try_from(i).ok())
+                .map(|i| format!("q{i}={}", shared.device.requests(i)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!(
+                "{}\nrequests per queue: {counts}",
+                shared.dispatcher.stats()
+            )
+        }
+    }
+
     /// Requests served per offered queue (hiprio first), as
     /// `"q0=N q1=N ..."`: what the daemon logs when the frontend leaves.
     pub fn queue_counts(&self) -> String {

@@ -237,19 +237,25 @@ fn termination_signals() -> libc::sigset_t {
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
         libc::sigaddset(&mut set, libc::SIGHUP);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
     set
 }
 
-/// Waits for termination signals: the first unmounts, later ones abort.
-fn wait_for_signals(set: libc::sigset_t, stopper: Stopper) {
+/// Waits for signals: SIGUSR1 logs the stats `summary`; of the termination
+/// signals the first unmounts, later ones abort.
+fn wait_for_signals(set: libc::sigset_t, stopper: Stopper, summary: impl Fn() -> String) {
     let mut first = true;
     loop {
         let mut sig: libc::c_int = 0;
         // SAFETY: `set` is initialised and blocked in every thread; `sig` is a
         // live local.
         if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+            continue;
+        }
+        if sig == libc::SIGUSR1 {
+            log::info!("stats (SIGUSR1):\n{}", summary());
             continue;
         }
         if first {
@@ -387,9 +393,13 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
         let _ = running.join();
         return Err(e.into());
     }
+    let summary = std::sync::Arc::new(running.summary_fn());
+    let on_signal = summary.clone();
     std::thread::Builder::new()
         .name("signals".into())
-        .spawn(move || wait_for_signals(set, stopper))?;
-    running.join()?;
+        .spawn(move || wait_for_signals(set, stopper, move || on_signal()))?;
+    let served = running.join();
+    log::info!("stats at exit:\n{}", summary());
+    served?;
     Ok(())
 }

@@ -127,7 +127,8 @@ fn run(args: &Args) -> Result<(), Error> {
     if !args.allow_mmap {
         dcfg.refused |= InitFlags::DIRECT_IO_ALLOW_MMAP;
     }
-    let dispatcher = FuseDispatcher::with_config(fs, dcfg);
+    let dispatcher =
+        FuseDispatcher::with_config(fs, dcfg).with_clock(arcbox_fs_linux::monotonic_now);
     let device: VirtioFsDevice<QUEUES> = VirtioFsDevice::new(tag, QUEUE_SIZE);
     let mut backend = VhostUserFsBackend::new(device, dispatcher);
     backend.set_thread_pool_size(args.thread_pool_size);
@@ -140,6 +141,14 @@ fn run(args: &Args) -> Result<(), Error> {
         "{request_queues} request queue(s), {} worker(s) per queue",
         args.thread_pool_size
     );
+    // A summary of what was served on SIGUSR1 and at exit (the signal's
+    // thread starts before seccomp, like the workers' first calls).
+    let summary = std::sync::Arc::new(backend.summary_fn());
+    let on_signal = summary.clone();
+    let _dump = arcbox_fs_linux::dump_on_signal(arcbox_fs_linux::SIGUSR1, move || {
+        log::info!("stats (SIGUSR1):\n{}", on_signal())
+    })
+    .map_err(|e| format!("SIGUSR1 stats summary: {e}"))?;
     // Last step before serving: from here on only the allow-listed calls.
     let violation = match args.seccomp {
         SeccompAction::None => None,
@@ -156,7 +165,9 @@ fn run(args: &Args) -> Result<(), Error> {
         args.cache.as_str(),
         args.sandbox.as_str()
     );
-    daemon::serve(&mut listener, backend)?;
+    let served = daemon::serve(&mut listener, backend);
+    log::info!("stats at exit:\n{}", summary());
+    served?;
     Ok(())
 }
 
