@@ -18,11 +18,13 @@ pub mod handles;
 pub mod inodes;
 mod killpriv;
 pub mod lockwait;
+pub mod ownership;
 pub mod wcombine;
 
 pub use attr::{decode_dev, to_attr, to_statx};
 pub use config::{CacheMode, DEFAULT_NEGATIVE_CACHE_CAPACITY, FsConfig, PassthroughConfig};
 pub use dax::{DaxConfig, DaxMapper, DaxMapping, DaxWindow};
+pub use ownership::{IdMap, IdMapError, Ownership};
 
 use crate::abi::{
     CopyFileRangeIn, FallocateIn, FallocateMode, FileLock, FopenFlags, InitFlags, Kstatfs, LkFlags,
@@ -297,7 +299,7 @@ impl<H: Host> PassthroughFs<H> {
         Entry {
             nodeid: d.nodeid,
             generation: 0,
-            attr: to_attr(st),
+            attr: to_attr(&self.guest_stat(&d.inode, *st)),
             entry_valid: self.cfg.entry_timeout,
             attr_valid: self.cfg.attr_timeout,
         }
@@ -472,9 +474,9 @@ impl<H: Host> PassthroughFs<H> {
         }
     }
 
-    fn stat_reply(&self, st: &Stat) -> AttrReply {
+    fn stat_reply(&self, inode: &H::Inode, st: &Stat) -> AttrReply {
         AttrReply {
-            attr: to_attr(st),
+            attr: to_attr(&self.guest_stat(inode, *st)),
             valid: self.cfg.attr_timeout,
         }
     }
@@ -617,16 +619,16 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             let h = self.file_handle(node, fh)?;
             if let HandleKind::File { file, .. } = &h.kind {
                 match self.host.fstat(file) {
-                    Ok(st) => return Ok(self.stat_reply(&st)),
+                    Ok(st) => return Ok(self.stat_reply(&d.inode, &st)),
                     Err(Errno::ENOSYS) => {}
                     Err(e) => return Err(e),
                 }
             }
         }
-        Ok(self.stat_reply(&self.host.stat(&d.inode)?))
+        Ok(self.stat_reply(&d.inode, &self.host.stat(&d.inode)?))
     }
 
-    fn setattr(&self, _ctx: &Context, node: NodeId, set: &SetattrIn) -> Result<AttrReply> {
+    fn setattr(&self, ctx: &Context, node: NodeId, set: &SetattrIn) -> Result<AttrReply> {
         let d = self.inode(node)?;
         self.flush_node(node);
         let v = SetattrValid::from_bits_retain(set.valid);
@@ -649,7 +651,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             }) => Some(file),
             _ => None,
         };
-        let attrs = SetAttrs {
+        let mut attrs = SetAttrs {
             mode: v
                 .contains(SetattrValid::MODE)
                 .then_some(set.mode & mode::S_IALLUGO),
@@ -670,8 +672,13 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             ),
             kill_suidgid: v.contains(SetattrValid::KILL_SUIDGID),
         };
-        let st = self.host.setattr(&d.inode, file, &attrs)?;
-        Ok(self.stat_reply(&st))
+        let new_owner = self.own_setattr(ctx, &d.inode, &mut attrs)?;
+        let mut st = self.host.setattr(&d.inode, file, &attrs)?;
+        if let Some(o) = new_owner {
+            self.set_override(&d.inode, o)?;
+            st = self.host.stat(&d.inode)?;
+        }
+        Ok(self.stat_reply(&d.inode, &st))
     }
 
     fn readlink(&self, _ctx: &Context, node: NodeId, out: &mut ReplyData<'_>) -> Result<()> {
@@ -689,9 +696,10 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         target: &[u8],
     ) -> Result<Entry> {
         let p = self.inode(parent)?;
+        self.check_dir_write(ctx, &p.inode)?;
         let (inode, st) = self
             .host
-            .symlink(&p.inode, name, target, &Self::creds(ctx))?;
+            .symlink(&p.inode, name, target, &self.host_creds(ctx)?)?;
         p.bump_generation();
         Ok(self.entry(inode, &st))
     }
@@ -704,11 +712,22 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         args: &CreateArgs,
     ) -> Result<Entry> {
         let p = self.inode(parent)?;
+        self.check_dir_write(ctx, &p.inode)?;
         let m = (args.mode & mode::S_IFMT) | self.create_perm(&p.inode, args.mode, args.umask);
+        // Under `xattr` every node is a regular host file with its type recorded.
+        let (hm, rdev) = if self.cfg.ownership.is_xattr() {
+            (mode::S_IFREG | self.host_perm(mode::S_IFREG, m), 0)
+        } else {
+            (m, args.rdev)
+        };
         let (inode, st) = self
             .host
-            .mknod(&p.inode, name, m, args.rdev, &Self::creds(ctx))?;
+            .mknod(&p.inode, name, hm, rdev, &self.host_creds(ctx)?)?;
         p.bump_generation();
+        if let Err(e) = self.record_new(ctx, &p.inode, &inode, m) {
+            let _ = self.host.unlink(&p.inode, name);
+            return Err(e);
+        }
         Ok(self.entry(inode, &st))
     }
 
@@ -720,29 +739,37 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         args: &CreateArgs,
     ) -> Result<Entry> {
         let p = self.inode(parent)?;
+        self.check_dir_write(ctx, &p.inode)?;
+        let perm = self.create_perm(&p.inode, args.mode, args.umask);
         let (inode, st) = self.host.mkdir(
             &p.inode,
             name,
-            self.create_perm(&p.inode, args.mode, args.umask),
-            &Self::creds(ctx),
+            self.host_perm(mode::S_IFDIR, perm),
+            &self.host_creds(ctx)?,
         )?;
         p.bump_generation();
+        if let Err(e) = self.record_new(ctx, &p.inode, &inode, mode::S_IFDIR | perm) {
+            let _ = self.host.rmdir(&p.inode, name);
+            return Err(e);
+        }
         Ok(self.entry(inode, &st))
     }
 
-    fn unlink(&self, _ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<()> {
+    fn unlink(&self, ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<()> {
         let p = self.inode(parent)?;
+        self.check_delete(ctx, &p.inode, name)?;
         self.host.unlink(&p.inode, name)
     }
 
-    fn rmdir(&self, _ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<()> {
+    fn rmdir(&self, ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<()> {
         let p = self.inode(parent)?;
+        self.check_delete(ctx, &p.inode, name)?;
         self.host.rmdir(&p.inode, name)
     }
 
     fn rename(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         parent: NodeId,
         name: Name<'_>,
         newparent: NodeId,
@@ -752,6 +779,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let flags = RenameFlags::from_bits(flags).ok_or(Errno::EINVAL)?;
         let p = self.inode(parent)?;
         let np = self.inode(newparent)?;
+        self.check_delete(ctx, &p.inode, name)?;
+        match self.check_delete(ctx, &np.inode, newname) {
+            Err(Errno::ENOENT) => self.check_dir_write(ctx, &np.inode)?,
+            r => r?,
+        }
         self.host
             .rename(&p.inode, name, &np.inode, newname, flags)?;
         np.bump_generation();
@@ -763,13 +795,14 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn link(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         node: NodeId,
         newparent: NodeId,
         newname: Name<'_>,
     ) -> Result<Entry> {
         let d = self.inode(node)?;
         let np = self.inode(newparent)?;
+        self.check_dir_write(ctx, &np.inode)?;
         let st = self.host.link(&d.inode, &np.inode, newname)?;
         np.bump_generation();
         if self.inodes.add_ref(&d) {
@@ -780,10 +813,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         Ok(self.entry(inode, &st))
     }
 
-    fn open(&self, _ctx: &Context, node: NodeId, args: &OpenArgs) -> Result<Opened> {
+    fn open(&self, ctx: &Context, node: NodeId, args: &OpenArgs) -> Result<Opened> {
         let d = self.inode(node)?;
         self.flush_node(node);
         let flags = self.open_flags(args.flags);
+        self.check_open(ctx, &d.inode, access_mask(args.flags, self.cfg.guest_arch))?;
         let file = self.host.open(&d.inode, direct::host_flags(flags))?;
         if flags.contains(OpenFlags::TRUNC)
             && OpenInFlags::from_bits_retain(args.open_flags).contains(OpenInFlags::KILL_SUIDGID)
@@ -837,7 +871,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn write(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         node: NodeId,
         fh: Fh,
         offset: u64,
@@ -886,6 +920,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         }
         if killing {
             self.note_killed(node);
+        }
+        if kill {
+            self.own_kill_priv(ctx, &h.inode.inode)?;
         }
         u32::try_from(written).map_err(|_| Errno::EINVAL)
     }
@@ -942,6 +979,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         if !self.cfg.xattr {
             return Err(Errno::ENOSYS);
         }
+        self.check_xattr_name(name)?;
         let d = self.inode(node)?;
         self.host.setxattr(&d.inode, name, value, flags)?;
         self.acl_kill_sgid(&d.inode, name, sf)
@@ -958,6 +996,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         if !self.cfg.xattr {
             return Err(Errno::ENOSYS);
         }
+        self.check_xattr_name(name)?;
         let d = self.inode(node)?;
         xattr_into(size, out, &mut |buf| {
             self.host.getxattr(&d.inode, name, buf)
@@ -975,13 +1014,21 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             return Err(Errno::ENOSYS);
         }
         let d = self.inode(node)?;
-        xattr_into(size, out, &mut |buf| self.host.listxattr(&d.inode, buf))
+        xattr_into(size, out, &mut |buf| {
+            let n = self.host.listxattr(&d.inode, buf)?;
+            Ok(if buf.is_empty() {
+                n
+            } else {
+                self.filter_xattr_list(buf, n)
+            })
+        })
     }
 
     fn removexattr(&self, _ctx: &Context, node: NodeId, name: &[u8]) -> Result<()> {
         if !self.cfg.xattr {
             return Err(Errno::ENOSYS);
         }
+        self.check_xattr_name(name)?;
         let d = self.inode(node)?;
         self.host.removexattr(&d.inode, name)
     }
@@ -1135,7 +1182,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn access(&self, ctx: &Context, node: NodeId, mask: u32) -> Result<()> {
         let d = self.inode(node)?;
-        let st = self.host.stat(&d.inode)?;
+        let st = self.guest_stat_of(&d.inode)?;
         check_access(&st, ctx, mask)
     }
 
@@ -1149,13 +1196,50 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let p = self.inode(parent)?;
         let flags = self.open_flags(args.flags)
             | (OpenFlags::from_guest(args.flags, self.cfg.guest_arch) & OpenFlags::EXCL);
-        let (inode, file, st) = self.host.create(
-            &p.inode,
-            name,
-            direct::host_flags(flags),
-            self.create_perm(&p.inode, args.mode, args.umask),
-            &Self::creds(ctx),
-        )?;
+        let perm = self.create_perm(&p.inode, args.mode, args.umask);
+        let creds = self.host_creds(ctx)?;
+        let existing = match self.host.lookup(&p.inode, name) {
+            Ok((i, _)) => Some(i),
+            Err(Errno::ENOENT) => None,
+            Err(e) => return Err(e),
+        };
+        let (inode, file, st) = match existing {
+            Some(i) if !flags.contains(OpenFlags::EXCL) => {
+                self.check_open(ctx, &i, access_mask(args.flags, self.cfg.guest_arch))?;
+                self.host
+                    .create(&p.inode, name, direct::host_flags(flags), perm, &creds)?
+            }
+            Some(_) => return Err(Errno::EEXIST),
+            None => {
+                self.check_dir_write(ctx, &p.inode)?;
+                // Created writable (a read-only mode would refuse this very
+                // open on some hosts), then given its mode: git's 0444 objects.
+                let writable = flags.intersects(OpenFlags::WRONLY | OpenFlags::RDWR);
+                let hperm = self.host_perm(mode::S_IFREG, perm);
+                let first = if writable { hperm | 0o200 } else { hperm };
+                let (i, f, st) = self.host.create(
+                    &p.inode,
+                    name,
+                    direct::host_flags(flags | OpenFlags::EXCL),
+                    first,
+                    &creds,
+                )?;
+                if let Err(e) = self.record_new(ctx, &p.inode, &i, mode::S_IFREG | perm) {
+                    let _ = self.host.unlink(&p.inode, name);
+                    return Err(e);
+                }
+                let st = if first != hperm {
+                    let set = SetAttrs {
+                        mode: Some(hperm),
+                        ..SetAttrs::default()
+                    };
+                    self.host.setattr(&i, Some(&f), &set)?
+                } else {
+                    st
+                };
+                (i, f, st)
+            }
+        };
         p.bump_generation();
         let d = self
             .inodes
@@ -1226,7 +1310,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             &p.inode,
             direct::host_flags(flags),
             self.create_perm(&p.inode, args.mode, args.umask),
-            &Self::creds(ctx),
+            &self.host_creds(ctx)?,
         )?;
         let d = self
             .inodes
@@ -1279,6 +1363,23 @@ fn xattr_into(
     let n = get(buf)?;
     out.write(buf.get(..n).ok_or(Errno::EIO)?)?;
     Ok(XattrReply::Data)
+}
+
+/// The `access(2)` mask an open with guest `flags` needs (`O_TRUNC` needs write).
+fn access_mask(flags: u32, arch: crate::abi::GuestArch) -> u32 {
+    use crate::abi::access::{R_OK, W_OK};
+    let f = OpenFlags::from_guest(flags, arch);
+    let mut m = if f.contains(OpenFlags::RDWR) {
+        R_OK | W_OK
+    } else if f.contains(OpenFlags::WRONLY) {
+        W_OK
+    } else {
+        R_OK
+    };
+    if f.contains(OpenFlags::TRUNC) {
+        m |= W_OK;
+    }
+    m
 }
 
 /// `access(2)` rules over `st` for the caller in `ctx` (root may read and
