@@ -20,6 +20,8 @@ use crate::abi::mode;
 use crate::errno::{Errno, Result};
 use crate::fs::Context;
 use crate::host::{Creds, Host, SetAttrs, Stat};
+use alloc::format;
+use alloc::string::String;
 
 /// How guest-visible ownership relates to the host's.
 // One per filesystem, inside the `Copy` configuration: size does not matter.
@@ -57,10 +59,85 @@ impl Ownership {
         }
     }
 
+    /// The model the daemons' options describe: `kind` (`host`, `xattr` or
+    /// `map`; `None`: `host` when `is_root`, else `xattr`), `default_owner`
+    /// (`UID:GID` of files without the attribute under `xattr`, default
+    /// `0:0`), and virtiofsd's `--translate-uid` / `--translate-gid` ranges
+    /// (which alone select `map`, and which no other model takes).
+    ///
+    /// Errors: a one-line message naming the option at fault.
+    pub fn from_options(
+        kind: Option<&str>,
+        default_owner: Option<&str>,
+        translate_uid: &[&str],
+        translate_gid: &[&str],
+        is_root: bool,
+    ) -> core::result::Result<Ownership, String> {
+        let translating = !translate_uid.is_empty() || !translate_gid.is_empty();
+        let kind = kind.unwrap_or(if translating {
+            "map"
+        } else if is_root {
+            "host"
+        } else {
+            "xattr"
+        });
+        if translating && kind != "map" {
+            return Err(format!(
+                "--translate-uid / --translate-gid need --ownership map, not {kind}"
+            ));
+        }
+        if default_owner.is_some() && kind != "xattr" {
+            return Err(format!(
+                "--default-owner needs --ownership xattr, not {kind}"
+            ));
+        }
+        match kind {
+            "host" => Ok(Ownership::Host),
+            "xattr" => {
+                let (u, g) = match default_owner {
+                    None => (0, 0),
+                    Some(s) => parse_owner(s)
+                        .ok_or_else(|| format!("--default-owner {s:?}: expected UID:GID"))?,
+                };
+                Ok(Ownership::Xattr {
+                    default_uid: u,
+                    default_gid: g,
+                })
+            }
+            "map" => {
+                let mut uid = IdMap::identity();
+                let mut gid = IdMap::identity();
+                for (opt, map, specs) in [
+                    ("--translate-uid", &mut uid, translate_uid),
+                    ("--translate-gid", &mut gid, translate_gid),
+                ] {
+                    for spec in specs {
+                        map.add(spec).map_err(|e| format!("{opt} {spec}: {e}"))?;
+                    }
+                }
+                Ok(Ownership::Map { uid, gid })
+            }
+            other => Err(format!(
+                "--ownership {other:?}: expected host, xattr or map"
+            )),
+        }
+    }
+
     /// Whether this is the `xattr` model.
     pub fn is_xattr(&self) -> bool {
         matches!(self, Ownership::Xattr { .. })
     }
+}
+
+/// `UID:GID`, both decimal.
+pub fn parse_owner(s: &str) -> Option<(u32, u32)> {
+    let (u, g) = s.split_once(':')?;
+    let num = |x: &str| {
+        (!x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| x.parse().ok())
+            .flatten()
+    };
+    Some((num(u)?, num(g)?))
 }
 
 /// Permission bits given to host objects under `xattr`, so the server's
@@ -326,5 +403,46 @@ impl<H: Host> PassthroughFs<H> {
             r = next;
         }
         w
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options() {
+        assert_eq!(
+            Ownership::from_options(None, None, &[], &[], true),
+            Ok(Ownership::Host)
+        );
+        assert_eq!(
+            Ownership::from_options(None, None, &[], &[], false),
+            Ok(Ownership::Xattr {
+                default_uid: 0,
+                default_gid: 0
+            })
+        );
+        assert_eq!(
+            Ownership::from_options(Some("xattr"), Some("501:20"), &[], &[], true),
+            Ok(Ownership::Xattr {
+                default_uid: 501,
+                default_gid: 20
+            })
+        );
+        let m = Ownership::from_options(None, None, &["map:0:1000:1"], &[], false).unwrap();
+        assert_eq!(m.as_str(), "map");
+        for bad in [
+            Ownership::from_options(Some("bogus"), None, &[], &[], true),
+            Ownership::from_options(Some("xattr"), Some("1:"), &[], &[], true),
+            Ownership::from_options(Some("xattr"), Some("a:b"), &[], &[], true),
+            Ownership::from_options(Some("host"), Some("1:1"), &[], &[], true),
+            Ownership::from_options(Some("xattr"), None, &["map:0:0:1"], &[], true),
+            Ownership::from_options(Some("map"), None, &[], &["map:0:0"], true),
+        ] {
+            assert!(bad.is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_owner("0:0"), Some((0, 0)));
+        assert_eq!(parse_owner("4294967296:0"), None);
     }
 }
