@@ -346,6 +346,10 @@ impl<H: Host> PassthroughFs<H> {
                 }
                 if attrs.kill_suidgid {
                     o.mode = perm::after_write(ctx, o.mode);
+                    // The bits live in the attribute; host files carry no set-id
+                    // bits, and an unprivileged server may not touch
+                    // `security.capability` (EPERM even when absent).
+                    attrs.kill_suidgid = false;
                 }
                 let explicit = matches!(attrs.atime, Some(crate::host::SetTime::At(_)))
                     || matches!(attrs.mtime, Some(crate::host::SetTime::At(_)));
