@@ -453,3 +453,27 @@ fn map_translates_credentials_chown_and_replies() {
         "forbidden caller"
     );
 }
+
+#[test]
+fn xattr_ftruncate_through_a_writable_handle_needs_no_permission() {
+    let mut s = session(XATTR);
+    as_user(&mut s, 1000, 100);
+    let (e, o) = s.create(ROOT, b"f", RW, REG).unwrap();
+    s.write(e.nodeid, o.fh, 0, b"data").unwrap();
+    let a = setattr(
+        &mut s,
+        e.nodeid,
+        SetattrValid::SIZE | SetattrValid::FH,
+        |a| {
+            a.size = 0;
+            a.fh = o.fh;
+        },
+    )
+    .unwrap();
+    assert_eq!((a.size, a.mode), (0, REG));
+    // By path, mode 000 refuses the owner.
+    assert_eq!(
+        setattr(&mut s, e.nodeid, SetattrValid::SIZE, |a| a.size = 0).map(|_| ()),
+        Err(Errno::EACCES)
+    );
+}

@@ -672,7 +672,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             ),
             kill_suidgid: v.contains(SetattrValid::KILL_SUIDGID),
         };
-        let new_owner = self.own_setattr(ctx, &d.inode, &mut attrs)?;
+        let new_owner = self.own_setattr(ctx, &d.inode, &mut attrs, file.is_some())?;
         let mut st = self.host.setattr(&d.inode, file, &attrs)?;
         if let Some(o) = new_owner {
             self.set_override(&d.inode, o)?;

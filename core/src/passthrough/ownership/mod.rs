@@ -300,7 +300,8 @@ impl<H: Host> PassthroughFs<H> {
         )
     }
 
-    /// SETATTR under the model: checks the caller under `xattr` and moves
+    /// SETATTR under the model (`with_handle`: through an open file, as
+    /// ftruncate): checks the caller under `xattr` and moves
     /// owner / group / mode changes from `attrs` into the returned new
     /// attribute; translates ids under `map`.
     pub(super) fn own_setattr(
@@ -308,6 +309,7 @@ impl<H: Host> PassthroughFs<H> {
         ctx: &Context,
         inode: &H::Inode,
         attrs: &mut SetAttrs,
+        with_handle: bool,
     ) -> Result<Option<OverrideStat>> {
         match self.cfg.ownership {
             Ownership::Host => Ok(None),
@@ -339,7 +341,10 @@ impl<H: Host> PassthroughFs<H> {
                     o.mode = typ | perm::chmod(ctx, &st, m)?;
                 }
                 if attrs.size.is_some() {
-                    super::check_access(&st, ctx, crate::abi::access::W_OK)?;
+                    // ftruncate(2) of a handle open for writing needs no permission.
+                    if !with_handle {
+                        super::check_access(&st, ctx, crate::abi::access::W_OK)?;
+                    }
                     if ctx.uid != st.uid || attrs.kill_suidgid {
                         o.mode = perm::after_write(ctx, o.mode);
                     }
