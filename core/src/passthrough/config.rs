@@ -1,6 +1,7 @@
 //! Passthrough configuration: cache modes and timeouts (modelled on
 //! virtiofsd's `--cache` modes), and the embedder-facing [`FsConfig`].
 
+use super::ownership::Ownership;
 use crate::abi::GuestArch;
 use alloc::string::String;
 use core::time::Duration;
@@ -96,6 +97,8 @@ pub struct PassthroughConfig {
     pub posix_acl: bool,
     /// The guest's architecture, for reading its open flags.
     pub guest_arch: GuestArch,
+    /// Ownership model (see [`super::ownership`]); default [`Ownership::Host`].
+    pub ownership: Ownership,
 }
 
 impl PassthroughConfig {
@@ -122,6 +125,7 @@ impl PassthroughConfig {
             killpriv_v2: true,
             posix_acl: true,
             guest_arch: GuestArch::NATIVE,
+            ownership: Ownership::Host,
         }
     }
 }

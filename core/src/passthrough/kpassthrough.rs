@@ -62,6 +62,9 @@ pub struct PassthroughStats {
     pub fallback_setid: AtomicU64,
     /// Fallbacks: the inode had cached (non-passthrough) opens.
     pub fallback_busy: AtomicU64,
+    /// Fallbacks: the ownership model must see every write
+    /// (`Ownership::Xattr` keeps set-id bits and permissions in-process).
+    pub fallback_ownership: AtomicU64,
     /// Fallbacks: registering the backing file failed.
     pub fallback_error: AtomicU64,
 }
@@ -102,6 +105,8 @@ pub enum Veto {
     Direct,
     /// The file has set-id bits a write must clear.
     SetId,
+    /// The ownership model intercepts writes (`Ownership::Xattr`).
+    Ownership,
 }
 
 impl<F> KernelPassthrough<F> {
@@ -144,6 +149,7 @@ impl<F> KernelPassthrough<F> {
             let fallback = match veto {
                 Veto::Direct => Some((OpenMode::Direct, &self.stats.fallback_direct)),
                 Veto::SetId => Some((OpenMode::Cached, &self.stats.fallback_setid)),
+                Veto::Ownership => Some((OpenMode::Cached, &self.stats.fallback_ownership)),
                 Veto::None if st.cached > 0 => Some((OpenMode::Cached, &self.stats.fallback_busy)),
                 Veto::None => None,
             };
@@ -287,6 +293,8 @@ impl<H: Host> PassthroughFs<H> {
         }
         let veto = if flags.contains(OpenFlags::DIRECT) {
             Veto::Direct
+        } else if self.cfg.ownership.is_xattr() {
+            Veto::Ownership
         } else {
             match self.host.fstat(file) {
                 Ok(st) if !must_kill_on_write(st.mode) => Veto::None,
@@ -388,6 +396,8 @@ mod tests {
         let (_f, k) = kp(false);
         assert_eq!(k.open(3, &(), Veto::Direct), OpenMode::Direct);
         assert_eq!(k.open(4, &(), Veto::SetId), OpenMode::Cached);
+        assert_eq!(k.open(40, &(), Veto::Ownership), OpenMode::Cached);
+        assert_eq!(k.stats().fallback_ownership.load(Ordering::Relaxed), 1);
         k.bind(10, 4, OpenMode::Cached);
         // Cached open of 4 blocks passthrough there.
         assert_eq!(k.open(4, &(), Veto::None), OpenMode::Cached);

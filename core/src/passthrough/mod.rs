@@ -19,12 +19,14 @@ pub mod inodes;
 mod killpriv;
 pub mod kpassthrough;
 pub mod lockwait;
+pub mod ownership;
 pub mod wcombine;
 mod xattr;
 
 pub use attr::{decode_dev, to_attr, to_statx};
 pub use config::{CacheMode, DEFAULT_NEGATIVE_CACHE_CAPACITY, FsConfig, PassthroughConfig};
 pub use dax::{DaxConfig, DaxMapper, DaxMapping, DaxWindow};
+pub use ownership::{IdMap, IdMapError, Ownership};
 
 use crate::abi::{
     CopyFileRangeIn, FallocateIn, FallocateMode, FileLock, FopenFlags, InitFlags, Kstatfs, LkFlags,
@@ -305,7 +307,7 @@ impl<H: Host> PassthroughFs<H> {
         Entry {
             nodeid: d.nodeid,
             generation: 0,
-            attr: to_attr(st),
+            attr: to_attr(&self.guest_stat(&d.inode, *st)),
             entry_valid: self.cfg.entry_timeout,
             attr_valid: self.cfg.attr_timeout,
         }
@@ -480,9 +482,9 @@ impl<H: Host> PassthroughFs<H> {
         }
     }
 
-    fn stat_reply(&self, st: &Stat) -> AttrReply {
+    fn stat_reply(&self, inode: &H::Inode, st: &Stat) -> AttrReply {
         AttrReply {
-            attr: to_attr(st),
+            attr: to_attr(&self.guest_stat(inode, *st)),
             valid: self.cfg.attr_timeout,
         }
     }
@@ -629,16 +631,16 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             let h = self.file_handle(node, fh)?;
             if let HandleKind::File { file, .. } = &h.kind {
                 match self.host.fstat(file) {
-                    Ok(st) => return Ok(self.stat_reply(&st)),
+                    Ok(st) => return Ok(self.stat_reply(&d.inode, &st)),
                     Err(Errno::ENOSYS) => {}
                     Err(e) => return Err(e),
                 }
             }
         }
-        Ok(self.stat_reply(&self.host.stat(&d.inode)?))
+        Ok(self.stat_reply(&d.inode, &self.host.stat(&d.inode)?))
     }
 
-    fn setattr(&self, _ctx: &Context, node: NodeId, set: &SetattrIn) -> Result<AttrReply> {
+    fn setattr(&self, ctx: &Context, node: NodeId, set: &SetattrIn) -> Result<AttrReply> {
         let d = self.inode(node)?;
         self.flush_node(node);
         let v = SetattrValid::from_bits_retain(set.valid);
@@ -661,7 +663,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             }) => Some(file),
             _ => None,
         };
-        let attrs = SetAttrs {
+        let mut attrs = SetAttrs {
             mode: v
                 .contains(SetattrValid::MODE)
                 .then_some(set.mode & mode::S_IALLUGO),
@@ -682,8 +684,13 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             ),
             kill_suidgid: v.contains(SetattrValid::KILL_SUIDGID),
         };
-        let st = self.host.setattr(&d.inode, file, &attrs)?;
-        Ok(self.stat_reply(&st))
+        let new_owner = self.own_setattr(ctx, &d.inode, &mut attrs, file.is_some())?;
+        let mut st = self.host.setattr(&d.inode, file, &attrs)?;
+        if let Some(o) = new_owner {
+            self.set_override(&d.inode, o)?;
+            st = self.host.stat(&d.inode)?;
+        }
+        Ok(self.stat_reply(&d.inode, &st))
     }
 
     fn readlink(&self, _ctx: &Context, node: NodeId, out: &mut ReplyData<'_>) -> Result<()> {
@@ -701,9 +708,10 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         target: &[u8],
     ) -> Result<Entry> {
         let p = self.inode(parent)?;
+        self.check_dir_write(ctx, &p.inode)?;
         let (inode, st) = self
             .host
-            .symlink(&p.inode, name, target, &Self::creds(ctx))?;
+            .symlink(&p.inode, name, target, &self.host_creds(ctx)?)?;
         p.bump_generation();
         Ok(self.entry(inode, &st))
     }
@@ -716,11 +724,22 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         args: &CreateArgs,
     ) -> Result<Entry> {
         let p = self.inode(parent)?;
+        self.check_dir_write(ctx, &p.inode)?;
         let m = (args.mode & mode::S_IFMT) | self.create_perm(&p.inode, args.mode, args.umask);
+        // Under `xattr` every node is a regular host file with its type recorded.
+        let (hm, rdev) = if self.cfg.ownership.is_xattr() {
+            (mode::S_IFREG | self.host_perm(mode::S_IFREG, m), 0)
+        } else {
+            (m, args.rdev)
+        };
         let (inode, st) = self
             .host
-            .mknod(&p.inode, name, m, args.rdev, &Self::creds(ctx))?;
+            .mknod(&p.inode, name, hm, rdev, &self.host_creds(ctx)?)?;
         p.bump_generation();
+        if let Err(e) = self.record_new(ctx, &p.inode, &inode, m) {
+            let _ = self.host.unlink(&p.inode, name);
+            return Err(e);
+        }
         Ok(self.entry(inode, &st))
     }
 
@@ -732,29 +751,37 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         args: &CreateArgs,
     ) -> Result<Entry> {
         let p = self.inode(parent)?;
+        self.check_dir_write(ctx, &p.inode)?;
+        let perm = self.create_perm(&p.inode, args.mode, args.umask);
         let (inode, st) = self.host.mkdir(
             &p.inode,
             name,
-            self.create_perm(&p.inode, args.mode, args.umask),
-            &Self::creds(ctx),
+            self.host_perm(mode::S_IFDIR, perm),
+            &self.host_creds(ctx)?,
         )?;
         p.bump_generation();
+        if let Err(e) = self.record_new(ctx, &p.inode, &inode, mode::S_IFDIR | perm) {
+            let _ = self.host.rmdir(&p.inode, name);
+            return Err(e);
+        }
         Ok(self.entry(inode, &st))
     }
 
-    fn unlink(&self, _ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<()> {
+    fn unlink(&self, ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<()> {
         let p = self.inode(parent)?;
+        self.check_delete(ctx, &p.inode, name)?;
         self.host.unlink(&p.inode, name)
     }
 
-    fn rmdir(&self, _ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<()> {
+    fn rmdir(&self, ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<()> {
         let p = self.inode(parent)?;
+        self.check_delete(ctx, &p.inode, name)?;
         self.host.rmdir(&p.inode, name)
     }
 
     fn rename(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         parent: NodeId,
         name: Name<'_>,
         newparent: NodeId,
@@ -764,6 +791,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let flags = RenameFlags::from_bits(flags).ok_or(Errno::EINVAL)?;
         let p = self.inode(parent)?;
         let np = self.inode(newparent)?;
+        self.check_delete(ctx, &p.inode, name)?;
+        match self.check_delete(ctx, &np.inode, newname) {
+            Err(Errno::ENOENT) => self.check_dir_write(ctx, &np.inode)?,
+            r => r?,
+        }
         self.host
             .rename(&p.inode, name, &np.inode, newname, flags)?;
         np.bump_generation();
@@ -775,13 +807,14 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn link(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         node: NodeId,
         newparent: NodeId,
         newname: Name<'_>,
     ) -> Result<Entry> {
         let d = self.inode(node)?;
         let np = self.inode(newparent)?;
+        self.check_dir_write(ctx, &np.inode)?;
         let st = self.host.link(&d.inode, &np.inode, newname)?;
         np.bump_generation();
         if self.inodes.add_ref(&d) {
@@ -792,10 +825,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         Ok(self.entry(inode, &st))
     }
 
-    fn open(&self, _ctx: &Context, node: NodeId, args: &OpenArgs) -> Result<Opened> {
+    fn open(&self, ctx: &Context, node: NodeId, args: &OpenArgs) -> Result<Opened> {
         let d = self.inode(node)?;
         self.flush_node(node);
         let flags = self.open_flags(args.flags);
+        self.check_open(ctx, &d.inode, access_mask(args.flags, self.cfg.guest_arch))?;
         let file = self.host.open(&d.inode, direct::host_flags(flags))?;
         if flags.contains(OpenFlags::TRUNC)
             && OpenInFlags::from_bits_retain(args.open_flags).contains(OpenInFlags::KILL_SUIDGID)
@@ -852,7 +886,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn write(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         node: NodeId,
         fh: Fh,
         offset: u64,
@@ -901,6 +935,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         }
         if killing {
             self.note_killed(node);
+        }
+        if kill {
+            self.own_kill_priv(ctx, &h.inode.inode)?;
         }
         u32::try_from(written).map_err(|_| Errno::EINVAL)
     }
@@ -1154,7 +1191,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn access(&self, ctx: &Context, node: NodeId, mask: u32) -> Result<()> {
         let d = self.inode(node)?;
-        let st = self.host.stat(&d.inode)?;
+        let st = self.guest_stat_of(&d.inode)?;
         check_access(&st, ctx, mask)
     }
 
@@ -1168,13 +1205,16 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let p = self.inode(parent)?;
         let flags = self.open_flags(args.flags)
             | (OpenFlags::from_guest(args.flags, self.cfg.guest_arch) & OpenFlags::EXCL);
-        let (inode, file, st) = self.host.create(
-            &p.inode,
-            name,
-            direct::host_flags(flags),
-            self.create_perm(&p.inode, args.mode, args.umask),
-            &Self::creds(ctx),
-        )?;
+        let perm = self.create_perm(&p.inode, args.mode, args.umask);
+        let creds = self.host_creds(ctx)?;
+        // Host and map models: one create; the creating open is writable
+        // whatever the mode (open(2) O_CREAT), so git's 0444 objects work.
+        let (inode, file, st) = if self.cfg.ownership.is_xattr() {
+            self.create_xattr_model(ctx, &p.inode, name, flags, perm, args.flags, &creds)?
+        } else {
+            self.host
+                .create(&p.inode, name, direct::host_flags(flags), perm, &creds)?
+        };
         p.bump_generation();
         let d = self
             .inodes
@@ -1248,7 +1288,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             &p.inode,
             direct::host_flags(flags),
             self.create_perm(&p.inode, args.mode, args.umask),
-            &Self::creds(ctx),
+            &self.host_creds(ctx)?,
         )?;
         let d = self
             .inodes
@@ -1268,12 +1308,29 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let d = self.inode(node)?;
         self.flush_node(node);
         let _ = (ctx, fh);
-        let st = self.host.stat(&d.inode)?;
+        let st = self.guest_stat(&d.inode, self.host.stat(&d.inode)?);
         Ok(StatxReply {
             stat: to_statx(&st),
             valid: self.cfg.attr_timeout,
         })
     }
+}
+
+/// The `access(2)` mask an open with guest `flags` needs (`O_TRUNC` needs write).
+fn access_mask(flags: u32, arch: crate::abi::GuestArch) -> u32 {
+    use crate::abi::access::{R_OK, W_OK};
+    let f = OpenFlags::from_guest(flags, arch);
+    let mut m = if f.contains(OpenFlags::RDWR) {
+        R_OK | W_OK
+    } else if f.contains(OpenFlags::WRONLY) {
+        W_OK
+    } else {
+        R_OK
+    };
+    if f.contains(OpenFlags::TRUNC) {
+        m |= W_OK;
+    }
+    m
 }
 
 /// `access(2)` rules over `st` for the caller in `ctx` (root may read and

@@ -1,6 +1,8 @@
 //! Extended attributes of [`PassthroughFs`]: GETXATTR, SETXATTR,
 //! LISTXATTR and REMOVEXATTR through the optional name mapping
-//! ([`PassthroughFs::with_xattrmap`], virtiofsd's `--xattrmap`).
+//! ([`PassthroughFs::with_xattrmap`], virtiofsd's `--xattrmap`), and the
+//! ownership model's hidden attribute (checked on the *host* name, after
+//! mapping: `ownership::xattr::is_hidden_host_xattr`).
 
 use super::PassthroughFs;
 use crate::abi::{XATTR_LIST_MAX, XATTR_SIZE_MAX};
@@ -42,6 +44,7 @@ impl<H: Host> PassthroughFs<H> {
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<R> {
         let Some(map) = &self.xattrmap else {
+            self.check_xattr_name(name)?;
             return f(name);
         };
         if matches!(map.to_host(name), ToHost::Denied) {
@@ -49,6 +52,7 @@ impl<H: Host> PassthroughFs<H> {
         }
         let mut buf = [0u8; HOST_NAME_BUF];
         let host = map.host_name(name, &mut buf)?;
+        self.check_xattr_name(host)?;
         f(host)
     }
 
@@ -94,14 +98,24 @@ impl<H: Host> PassthroughFs<H> {
         size: u32,
         out: &mut ReplyData<'_>,
     ) -> Result<XattrReply> {
-        let Some(map) = &self.xattrmap else {
+        let hides = self.cfg.ownership.is_xattr();
+        if self.xattrmap.is_none() && !hides {
             return xattr_into(size, out, &mut |buf| self.host.listxattr(inode, buf));
+        }
+        // The guest's list is shorter than the host's: read all of it, drop
+        // hidden host names, map, then answer the size query or the read.
+        let mut raw = self.host_list(inode)?;
+        let len = raw.len();
+        let n = self.filter_xattr_list(&mut raw, len);
+        raw.truncate(n);
+        let mapped = match &self.xattrmap {
+            Some(map) => {
+                let mut mapped = Vec::with_capacity(raw.len());
+                map.map_list(&raw, &mut mapped);
+                mapped
+            }
+            None => raw,
         };
-        // The guest's list is shorter than the host's: read all of it, map,
-        // then answer the size query or the read.
-        let raw = self.host_list(inode)?;
-        let mut mapped = Vec::with_capacity(raw.len());
-        map.map_list(&raw, &mut mapped);
         let len = u32::try_from(mapped.len()).map_err(|_| Errno::E2BIG)?;
         if size == 0 {
             return Ok(XattrReply::Size(len));

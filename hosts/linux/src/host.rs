@@ -75,6 +75,12 @@ pub struct LinuxHostConfig {
     /// limit less the descriptor cache and a reserve of a sixteenth of the
     /// limit (at least 64) for the server's own work.
     pub max_guest_fds: Option<usize>,
+    /// Create objects as the request's caller (per-thread fsuid/fsgid, see
+    /// `creds`) where the process may. `false` creates everything as the
+    /// server's own user: the `xattr` ownership model, where owners live
+    /// in an attribute and a switch to an id outside a user namespace's
+    /// map would fail.
+    pub switch_creds: bool,
 }
 
 impl Default for LinuxHostConfig {
@@ -88,6 +94,7 @@ impl Default for LinuxHostConfig {
             raise_nofile: true,
             openat2: true,
             max_guest_fds: None,
+            switch_creds: true,
         }
     }
 }
@@ -192,6 +199,7 @@ impl LinuxHost {
             watcher,
             FdBudget::new(budget),
             fanotify,
+            config.switch_creds,
         ));
         Ok(LinuxHost {
             shared,

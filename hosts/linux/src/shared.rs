@@ -63,6 +63,7 @@ impl Shared {
         watcher: Option<Watcher>,
         budget: Arc<FdBudget>,
         fanotify: Option<Fanotify>,
+        switch_creds: bool,
     ) -> Shared {
         Shared {
             proc_fd_dir,
@@ -71,7 +72,7 @@ impl Shared {
             handles,
             openat2: AtomicBool::new(openat2),
             next_id: AtomicU64::new(1),
-            privileged: crate::creds::can_switch(),
+            privileged: switch_creds && crate::creds::can_switch(),
             fsetid: crate::killpriv::has_fsetid(),
             watcher,
             budget,

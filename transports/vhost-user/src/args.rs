@@ -3,7 +3,7 @@
 //! `-o opt[,opt...]`, `-d` and `-f` (see [`preprocess`]). What each does
 //! here is tabled in this crate's README.
 
-use arcbox_fs::passthrough::CacheMode;
+use arcbox_fs::passthrough::{CacheMode, Ownership};
 use arcbox_fs_daemon::sandbox::{IdMap, SandboxMode};
 use clap::Parser;
 use std::ffi::OsString;
@@ -197,14 +197,31 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub rlimit_nofile: Option<u64>,
 
-    /// Translate guest/host uids: `{guest|host|squash-guest|squash-host|forbid-guest|map}:...`.
+    // -- ownership (issue 11) --
+    /// Ownership model: host (real owners, chown, device nodes; needs root),
+    /// xattr (owners, modes and types in the user.containers.override_stat
+    /// xattr, checked in-process; for an unprivileged daemon) or map
+    /// (--translate-uid/--translate-gid ranges). Default: host when run as
+    /// root, xattr otherwise (map when --translate-* is given).
+    #[arg(long, value_name = "MODEL")]
+    pub ownership: Option<String>,
+
+    /// Under --ownership xattr: the owner shown for files without the
+    /// attribute [default: 0:0].
+    #[arg(long, value_name = "UID:GID")]
+    pub default_owner: Option<String>,
+
+    /// Translate guest/host uids (implies --ownership map), repeatable:
+    /// `map:GUEST:HOST:COUNT`, `guest:GUEST:HOST:COUNT`,
+    /// `host:HOST:GUEST:COUNT`, `squash-guest:GUEST:COUNT:HOST`,
+    /// `squash-host:HOST:COUNT:GUEST`, `forbid-guest:GUEST:COUNT`.
     #[arg(long, value_name = "MAP")]
     pub translate_uid: Vec<String>,
 
     /// Translate guest/host gids (as --translate-uid).
     #[arg(long, value_name = "MAP")]
     pub translate_gid: Vec<String>,
-
+    // -- end ownership --
     /// uid mapping of the user namespace (`:namespace_uid:host_uid:count:`).
     #[arg(long, value_name = "MAP", value_parser = parse_idmap)]
     pub uid_map: Option<IdMap>,
@@ -263,6 +280,21 @@ impl Args {
             .transpose()
     }
 
+    /// The ownership model of `--ownership`, `--default-owner` and
+    /// `--translate-uid` / `--translate-gid`, for a daemon that is root
+    /// (`is_root`) or not. Errors: a one-line message.
+    pub fn ownership(&self, is_root: bool) -> Result<Ownership, String> {
+        let tu: Vec<&str> = self.translate_uid.iter().map(String::as_str).collect();
+        let tg: Vec<&str> = self.translate_gid.iter().map(String::as_str).collect();
+        Ownership::from_options(
+            self.ownership.as_deref(),
+            self.default_owner.as_deref(),
+            &tu,
+            &tg,
+            is_root,
+        )
+    }
+
     /// Options this build accepts but cannot honour, each with the one-line
     /// reason the daemon exits with before serving.
     pub fn unsupported(&self) -> Vec<String> {
@@ -272,12 +304,6 @@ impl Args {
                 "--security-label: security labels (FUSE_SECURITY_CTX) are not implemented"
                     .to_owned(),
             );
-        }
-        if !self.translate_uid.is_empty() {
-            out.push("--translate-uid: uid translation is not implemented".to_owned());
-        }
-        if !self.translate_gid.is_empty() {
-            out.push("--translate-gid: gid translation is not implemented".to_owned());
         }
         out
     }

@@ -2,7 +2,7 @@
 //! option, the legacy `-o` / `-d` / `-f` forms, libvirt's exact shape, and
 //! malformed input.
 
-use arcbox_fs::passthrough::CacheMode;
+use arcbox_fs::passthrough::{CacheMode, Ownership};
 use arcbox_fs_daemon::sandbox::{IdMap, SandboxMode};
 use arcbox_fs_vhost_user::args::{
     Args, CAPABILITIES_JSON, InodeFileHandles, MigrationMode, MigrationOnError, SeccompAction,
@@ -144,13 +144,13 @@ fn every_option_is_accepted() {
     assert_eq!(a.migration_on_error, MigrationOnError::GuestError);
     // The options this build cannot honour are named, one line each.
     let u = a.unsupported();
-    assert_eq!(u.len(), 3);
-    for (line, opt) in u
-        .iter()
-        .zip(["--security-label", "--translate-uid", "--translate-gid"])
-    {
+    assert_eq!(u.len(), 1);
+    for (line, opt) in u.iter().zip(["--security-label"]) {
         assert!(line.starts_with(opt) && !line.contains('\n'), "{line}");
     }
+    // --translate-* select the map model, root or not.
+    assert_eq!(a.ownership(true).map(|o| o.as_str()), Ok("map"));
+    assert_eq!(a.ownership(false).map(|o| o.as_str()), Ok("map"));
     // Bare --inode-file-handles means prefer; the last of a pair wins.
     let a = parse(&[
         "--fd=3",
@@ -322,4 +322,43 @@ fn xattrmap_is_parsed_and_a_bad_rule_is_named() {
             .unwrap()
             .is_none()
     );
+}
+
+#[test]
+fn ownership_options() {
+    let own = |extra: &[&str], root: bool| {
+        let mut v = vec!["--fd=3", "--shared-dir=/d"];
+        v.extend_from_slice(extra);
+        parse(&v).expect("parse").ownership(root)
+    };
+    assert_eq!(own(&[], true), Ok(Ownership::Host));
+    assert_eq!(
+        own(&[], false),
+        Ok(Ownership::Xattr {
+            default_uid: 0,
+            default_gid: 0
+        })
+    );
+    assert_eq!(
+        own(&["--ownership=xattr", "--default-owner=501:20"], true),
+        Ok(Ownership::Xattr {
+            default_uid: 501,
+            default_gid: 20
+        })
+    );
+    for bad in [
+        &["--ownership=nobody"][..],
+        &["--ownership=host", "--default-owner=1:1"],
+        &["--ownership=xattr", "--default-owner=1"],
+        &["--ownership=xattr", "--translate-uid=map:0:0:1"],
+        &["--translate-uid=map:0:0"],
+        &["--translate-gid=bogus:0:0:1"],
+        &["--translate-uid=map:0:0:10", "--translate-uid=guest:5:0:1"],
+    ] {
+        let r = own(bad, true);
+        assert!(
+            r.as_ref().is_err_and(|e| !e.contains('\n')),
+            "{bad:?}: {r:?}"
+        );
+    }
 }

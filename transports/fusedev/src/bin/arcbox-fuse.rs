@@ -13,11 +13,11 @@
 use arcbox_fs::DispatcherConfig;
 use arcbox_fs::abi::InitFlags;
 use arcbox_fs::host::Host;
-use arcbox_fs::passthrough::{CacheMode, PassthroughConfig, PassthroughFs};
+use arcbox_fs::passthrough::{CacheMode, Ownership, PassthroughConfig, PassthroughFs};
 use arcbox_fs_fusedev::backing::{FuseBacking, may_passthrough};
 use arcbox_fs_fusedev::options::{self, Applied};
 use arcbox_fs_fusedev::{MountOptions, Session, SessionConfig, Stopper};
-use arcbox_fs_linux::LinuxHost;
+use arcbox_fs_linux::{LinuxHost, LinuxHostConfig};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +78,24 @@ struct Args {
     /// Messages shown on stderr: error, warn, info, debug or trace.
     #[arg(long, default_value = "warn", value_parser = parse_level)]
     log_level: log::LevelFilter,
+    /// Ownership model: host (real owners, chown, device nodes; needs
+    /// root), xattr (owners, modes and types in the
+    /// user.containers.override_stat xattr, checked in-process; for a
+    /// non-root daemon) or map (--translate-uid/--translate-gid). Default:
+    /// host when run as root, xattr otherwise (map with --translate-*).
+    #[arg(long, value_name = "MODEL")]
+    ownership: Option<String>,
+    /// Under --ownership xattr: owner of files without the attribute [default: 0:0].
+    #[arg(long, value_name = "UID:GID")]
+    default_owner: Option<String>,
+    /// uid translation range, virtiofsd syntax (map:GUEST:HOST:COUNT,
+    /// guest:…, host:…, squash-guest:GUEST:COUNT:HOST,
+    /// squash-host:HOST:COUNT:GUEST, forbid-guest:GUEST:COUNT); repeatable.
+    #[arg(long, value_name = "MAP")]
+    translate_uid: Vec<String>,
+    /// gid translation range (as --translate-uid); repeatable.
+    #[arg(long, value_name = "MAP")]
+    translate_gid: Vec<String>,
 }
 
 /// An `auto|on|off` option.
@@ -189,6 +207,17 @@ fn settings(args: &Args) -> Result<Settings, String> {
     pcfg.writeback_cache = writeback;
     pcfg.xattr = xattr;
     pcfg.readdirplus = readdirplus;
+    let tu: Vec<&str> = args.translate_uid.iter().map(String::as_str).collect();
+    let tg: Vec<&str> = args.translate_gid.iter().map(String::as_str).collect();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let is_root = unsafe { libc::geteuid() } == 0;
+    pcfg.ownership = Ownership::from_options(
+        args.ownership.as_deref(),
+        args.default_owner.as_deref(),
+        &tu,
+        &tg,
+        is_root,
+    )?;
     Ok(Settings {
         mount,
         pcfg,
@@ -285,6 +314,8 @@ fn passthrough_wanted(t: Toggle, cfg: &PassthroughConfig) -> Result<bool, String
         Some("--writeback is on (the kernel refuses both)")
     } else if cfg.cache == CacheMode::Never {
         Some("--cache never")
+    } else if cfg.ownership.is_xattr() {
+        Some("--ownership xattr checks and records every write in-process")
     } else {
         None
     };
@@ -352,7 +383,22 @@ fn main() -> ExitCode {
 fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let share_err =
         |e: arcbox_fs::Errno| format!("cannot share {}: {}", args.src.display(), os_text(e.raw()));
-    let host = LinuxHost::new(&args.src).map_err(share_err)?;
+    let own = st.pcfg.ownership;
+    log::info!(
+        "ownership {}{}",
+        own.as_str(),
+        match (args.ownership.is_some(), own) {
+            (true, _) => "",
+            (false, Ownership::Host) => " (running as root)",
+            (false, Ownership::Map { .. }) => " (--translate-uid/--translate-gid)",
+            (false, _) => " (not running as root)",
+        }
+    );
+    let hcfg = LinuxHostConfig {
+        switch_creds: !own.is_xattr(),
+        ..LinuxHostConfig::default()
+    };
+    let host = LinuxHost::with_config(&args.src, hcfg).map_err(share_err)?;
     let backing = FuseBacking::new();
     let kp = passthrough_wanted(st.passthrough, &st.pcfg)?;
     let mut fs = PassthroughFs::new(host, st.pcfg).map_err(share_err)?;

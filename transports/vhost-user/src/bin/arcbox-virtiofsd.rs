@@ -76,6 +76,11 @@ fn run(args: &Args) -> Result<(), Error> {
     let nofile = rlimit::apply_nofile(want).map_err(|e| format!("--rlimit-nofile: {e}"))?;
     log::debug!("RLIMIT_NOFILE {nofile}");
 
+    // Root or not before the sandbox (which may make us root of a user namespace).
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let is_root = unsafe { libc::geteuid() } == 0;
+    let ownership = args.ownership(is_root)?;
+
     let mut listener = listen(args)?;
 
     sandbox::enter(&sandbox::SandboxConfig {
@@ -89,6 +94,7 @@ fn run(args: &Args) -> Result<(), Error> {
     let host_cfg = LinuxHostConfig {
         file_handles: args.inode_file_handles != InodeFileHandles::Never,
         raise_nofile: false,
+        switch_creds: !ownership.is_xattr(),
         ..LinuxHostConfig::default()
     };
     let host = LinuxHost::with_config(&dir, host_cfg).map_err(|e| {
@@ -116,6 +122,7 @@ fn run(args: &Args) -> Result<(), Error> {
         writeback_cache: args.writeback,
         killpriv_v2: args.killpriv_v2(),
         posix_acl: args.posix_acl,
+        ownership,
         ..PassthroughConfig::for_mode(args.cache, Duration::from_secs(1))
     };
     let mut fs = PassthroughFs::new(host, cfg)
@@ -160,10 +167,20 @@ fn run(args: &Args) -> Result<(), Error> {
         seccomp::install(v).map_err(|e| format!("--seccomp: {e}"))?;
     }
     log::info!(
-        "serving {} (cache {}, sandbox {})",
+        "serving {} (cache {}, sandbox {}, ownership {}{})",
         dir.display(),
         args.cache.as_str(),
-        args.sandbox.as_str()
+        args.sandbox.as_str(),
+        ownership.as_str(),
+        if args.ownership.is_none() {
+            if is_root {
+                ": running as root"
+            } else {
+                ": not running as root"
+            }
+        } else {
+            ""
+        }
     );
     let served = daemon::serve(&mut listener, backend);
     log::info!("stats at exit:\n{}", summary());
