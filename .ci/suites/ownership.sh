@@ -181,7 +181,7 @@ allow_remount = false
 entries = [["nobody", "nogroup"], ["tests", "tests"]]
 TOML
 summary() { grep -a '^Summary:' "$1" | tail -n 1; }
-failing() { grep -a -E '[[:space:]](FAILED|failed)$' "$1" | awk '{print $1}' | sort -u; }
+failing() { grep -a -E '^[A-Za-z0-9_]+(::[A-Za-z0-9_]+)+[[:space:]]+FAILED$' "$1" | awk '{print $1}' | sort -u; }
 for m in host xattr; do
     as=root
     [ $m = xattr ] && as=$user
@@ -199,9 +199,16 @@ comm -13 <(failing "$work/pjd-host.log") <(failing "$work/pjd-xattr.log") >"$wor
 comm -23 <(failing "$work/pjd-host.log") <(failing "$work/pjd-xattr.log") >"$work/only-host"
 echo "failing only under xattr: $(tr '\n' ' ' <"$work/only-xattr")"
 echo "failing only under host: $(tr '\n' ' ' <"$work/only-host")"
-# Allowed: cases that need a real device node (mknod of a device then used as one).
-bad=$(grep -v -E 'mknod|dev' "$work/only-xattr" | wc -l)
-check "pjdfstest: xattr as $user fails nothing host as root passes (but device nodes)" "$bad" \
-    "xattr $(summary "$work/pjd-xattr.log"); host $(summary "$work/pjd-host.log")"
+# Allowed, each listed in the README: the cases that need a real device node
+# (the expected difference), and the known, not yet fixed, difference below.
+cat >"$work/known" <<'KNOWN'
+mknod::device_files::block
+mknod::device_files::char
+posix_fallocate::affected_only_create_flags
+KNOWN
+bad=$(grep -v -x -F -f "$work/known" "$work/only-xattr" | tr '\n' ' ')
+[ -z "$bad" ]
+check "pjdfstest: xattr as $user fails nothing host as root passes but the README's list" $? \
+    "new: ${bad:-none}; xattr $(summary "$work/pjd-xattr.log"); host $(summary "$work/pjd-host.log")"
 
 finish
