@@ -3,7 +3,7 @@
 //! the summary must not need a call outside the allow-list.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Read;
+use std::io::BufRead;
 use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,17 +33,52 @@ fn sigusr1_and_exit_log_a_summary_under_seccomp() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // stderr, line by line, on a thread: the signal is sent only once the
+    // daemon says it serves (its SIGUSR1 handler is installed by then; a
+    // SIGUSR1 before that would end it, as it would any process).
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut err = String::new();
+    let mut wait_line = |what: &str, err: &mut String| {
+        let t = Instant::now();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(l) => {
+                    err.push_str(&l);
+                    err.push('\n');
+                    if l.contains(what) {
+                        return;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(_) => panic!("stderr ended before {what:?}:\n{err}"),
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "no {what:?} in:\n{err}"
+            );
+        }
+    };
+    wait_line("serving ", &mut err);
     wait_for(&sock);
-    // The signal thread runs before the frontend connects.
-    let t = Instant::now();
     // SAFETY: kill(2) on our own child's pid; no memory is involved.
     let rc = unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
     assert_eq!(rc, 0);
+    wait_line("stats (SIGUSR1):", &mut err);
     // A frontend that connects and leaves: the daemon serves it, logs the
     // summary at exit and ends.
-    std::thread::sleep(Duration::from_millis(300));
     let c = UnixStream::connect(&sock).unwrap();
     drop(c);
+    wait_line("stats at exit:", &mut err);
+    let t = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
@@ -54,13 +89,8 @@ fn sigusr1_and_exit_log_a_summary_under_seccomp() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    reader.join().unwrap();
+    err.extend(rx.try_iter().map(|l| l + "\n"));
     let _ = std::fs::remove_dir_all(&dir);
     assert!(status.success(), "status {status}, stderr:\n{err}");
     assert!(err.contains("stats (SIGUSR1):"), "stderr:\n{err}");
