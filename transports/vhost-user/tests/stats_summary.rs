@@ -47,7 +47,7 @@ fn sigusr1_and_exit_log_a_summary_under_seccomp() {
         }
     });
     let mut err = String::new();
-    let mut wait_line = |what: &str, err: &mut String| {
+    let wait_line = |what: &str, err: &mut String| {
         let t = Instant::now();
         loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
