@@ -2,8 +2,10 @@
 # CI suite "miri": the virtio crate's queue and chain tests under Miri
 # (undefined behaviour: out-of-bounds or misaligned access, references to
 # guest memory used after the rules allow, data races in the worker pool).
-# Runs `cargo +nightly miri test -p arcbox-fs-virtio` over:
-#   --lib                  guest memory views and volatile copies (volatile.rs),
+# Runs `cargo +nightly miri test -p arcbox-fs-iobuf --lib` (the IoBuf /
+# IoBufMut views and their volatile copies), then
+# `cargo +nightly miri test -p arcbox-fs-virtio` over:
+#   --lib                  guest memory views (volatile.rs),
 #                          region translation (mem.rs), chain reader/writer (chain.rs);
 #   --test malicious       hostile rings and chains through queue, chain and device;
 #   --test pool            the worker pool serving a queue from threads;
@@ -56,10 +58,14 @@ check "miri setup" $?
 
 export PROPTEST_CASES=4
 export MIRIFLAGS="-Zmiri-ignore-leaks -Zmiri-disable-isolation"
-for t in --lib "--test malicious" "--test pool" "--test proptest_chains"; do
+# The guest-memory views themselves, then the virtio crate's queues, chains
+# and pool over them.
+for t in "-p arcbox-fs-iobuf --lib" "-p arcbox-fs-virtio --lib" \
+    "-p arcbox-fs-virtio --test malicious" "-p arcbox-fs-virtio --test pool" \
+    "-p arcbox-fs-virtio --test proptest_chains"; do
     log=$(mktemp)
-    # shellcheck disable=SC2086 # $t is two words on purpose
-    timeout 1200 cargo +nightly miri test -p arcbox-fs-virtio $t >"$log" 2>&1
+    # shellcheck disable=SC2086 # $t is several words on purpose
+    timeout 1200 cargo +nightly miri test $t >"$log" 2>&1
     st=$?
     [ "$st" = 0 ] || tail -n 60 "$log"
     check "miri $t" "$st" "$(grep -E '^test result' "$log" | tail -n 1)"

@@ -844,30 +844,16 @@ fn read_items<T: FromBytes + IntoBytes + Copy>(
     Ok(())
 }
 
-/// Calls `f` with request bytes `[off, off + len)` as one slice: borrowed in
-/// place when contiguous, else copied into a stack buffer (up to 4 KiB) or,
-/// with `alloc`, a heap buffer (SETXATTR values only; not a hot path).
+/// Calls `f` with a copy of request bytes `[off, off + len)` as one slice:
+/// in a stack buffer (up to 4 KiB) or, with `alloc`, a heap buffer (SETXATTR
+/// values only; not a hot path). Never borrowed in place: the request may be
+/// guest memory, which no Rust reference may cover.
 fn with_contiguous(
     req: &dyn RequestSource,
     off: usize,
     len: usize,
     f: &mut dyn FnMut(&[u8]) -> Result<(), Errno>,
 ) -> Result<(), Errno> {
-    let mut result: Option<Result<(), Errno>> = None;
-    req.with_slices(off, len, &mut |batch| {
-        if batch.len() == 1 && batch[0].len() == len && result.is_none() {
-            result = Some(f(batch[0]));
-            Ok(len)
-        } else {
-            Ok(0)
-        }
-    })?;
-    if len == 0 && result.is_none() {
-        return f(&[]);
-    }
-    if let Some(r) = result {
-        return r;
-    }
     if len <= 4096 {
         let mut buf = [0u8; 4096];
         req.read_at(off, &mut buf[..len])?;

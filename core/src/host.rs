@@ -21,6 +21,7 @@
 
 use crate::abi::{FallocateMode, FileLock, Kstatfs, OpenFlags, RenameFlags, Whence};
 use crate::errno::Result;
+use crate::io::{IoBuf, IoBufMut};
 use crate::name::Name;
 use crate::time::Timespec;
 
@@ -267,16 +268,19 @@ pub trait Host: Send + Sync {
     ) -> Result<Stat>;
 
     /// `preadv` at `offset` into `bufs`; returns the bytes read (0 at EOF).
-    fn read(&self, file: &Self::File, offset: u64, bufs: &mut [&mut [u8]]) -> Result<usize>;
+    /// The views may be guest memory: a host passes their addresses to the
+    /// kernel or copies through them, never forms references to them.
+    fn read(&self, file: &Self::File, offset: u64, bufs: &mut [IoBufMut<'_>]) -> Result<usize>;
 
-    /// `pwritev` of `bufs` at `offset`; returns the bytes written. With
+    /// `pwritev` of `bufs` at `offset`; returns the bytes written (the views
+    /// as in [`Host::read`]). With
     /// `kill_priv`, clears set-user-id, set-group-id and
     /// `security.capability` as a write by an unprivileged process would.
     fn write(
         &self,
         file: &Self::File,
         offset: u64,
-        bufs: &[&[u8]],
+        bufs: &[IoBuf<'_>],
         kill_priv: bool,
     ) -> Result<usize>;
 

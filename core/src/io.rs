@@ -7,8 +7,15 @@
 //! only small fixed parts out of them; bulk data (WRITE payload, READ and
 //! READDIR replies) moves between a host file and these buffers through the
 //! slice-batch methods, which a host turns into `preadv` / `pwritev`.
+//!
+//! The batches are [`IoBuf`] / [`IoBufMut`] views (from `arcbox-fs-iobuf`),
+//! never Rust slices: a transport's buffers may be guest memory, which the
+//! guest may change at any moment, so no Rust reference may be formed to
+//! them. Rust code copies through the views (volatile copies); a host hands
+//! their addresses to the kernel as `iovec`s (zero-copy).
 
 use crate::errno::Errno;
+pub use arcbox_fs_iobuf::{IoBuf, IoBufMut};
 use heapless::Vec as HVec;
 
 /// The most segments handed to one slice-batch callback. Longer scatter lists
@@ -32,7 +39,7 @@ pub trait RequestSource {
     fn read_at(&self, off: usize, buf: &mut [u8]) -> Result<(), Errno>;
 
     /// Presents bytes `[off, off + len)` as batches of at most
-    /// [`MAX_SEGMENTS`] slices to `f`, which returns how many bytes it consumed
+    /// [`MAX_SEGMENTS`] [`IoBuf`] views to `f`, which returns how many bytes it consumed
     /// from the start of the batch. Stops when everything was consumed, when
     /// `f` consumes less than it was given, or on `f`'s error. Returns the
     /// total consumed.
@@ -43,7 +50,7 @@ pub trait RequestSource {
         &self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&[&[u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&[IoBuf<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno>;
 }
 
@@ -59,7 +66,7 @@ pub trait ReplySink {
     fn write_at(&mut self, off: usize, bytes: &[u8]) -> Result<(), Errno>;
 
     /// Presents reply bytes `[off, off + len)` as batches of at most
-    /// [`MAX_SEGMENTS`] mutable slices to `f`, which fills a prefix and returns
+    /// [`MAX_SEGMENTS`] [`IoBufMut`] views to `f`, which fills a prefix and returns
     /// how many bytes it filled. Same stopping rules as
     /// [`RequestSource::with_slices`]. Returns the total filled.
     ///
@@ -69,7 +76,7 @@ pub trait ReplySink {
         &mut self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&mut [&mut [u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&mut [IoBufMut<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno>;
 }
 
@@ -84,7 +91,7 @@ impl<T: RequestSource + ?Sized> RequestSource for &T {
         &self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&[&[u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&[IoBuf<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         (**self).with_slices(off, len, f)
     }
@@ -101,7 +108,7 @@ impl<T: ReplySink + ?Sized> ReplySink for &mut T {
         &mut self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&mut [&mut [u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&mut [IoBufMut<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         (**self).with_slices_mut(off, len, f)
     }
@@ -134,13 +141,13 @@ impl RequestSource for [u8] {
         &self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&[&[u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&[IoBuf<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         let r = range(off, len, <[u8]>::len(self), Errno::EINVAL)?;
         if r.is_empty() {
             return Ok(0);
         }
-        let n = f(&[&self[r]])?;
+        let n = f(&[IoBuf::new(&self[r])])?;
         Ok(n.min(len))
     }
 }
@@ -160,13 +167,13 @@ impl ReplySink for [u8] {
         &mut self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&mut [&mut [u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&mut [IoBufMut<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         let r = range(off, len, self.len(), Errno::ERANGE)?;
         if r.is_empty() {
             return Ok(0);
         }
-        let n = f(&mut [&mut self[r]])?;
+        let n = f(&mut [IoBufMut::new(&mut self[r])])?;
         Ok(n.min(len))
     }
 }
@@ -197,7 +204,7 @@ impl RequestSource for SgList<'_> {
         self.with_slices(off, buf.len(), &mut |batch| {
             let mut n = 0;
             for s in batch {
-                buf[copied + n..copied + n + s.len()].copy_from_slice(s);
+                s.read_to(0, &mut buf[copied + n..copied + n + s.len()]);
                 n += s.len();
             }
             copied += n;
@@ -210,13 +217,13 @@ impl RequestSource for SgList<'_> {
         &self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&[&[u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&[IoBuf<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         range(off, len, self.len, Errno::EINVAL)?;
         let mut skip = off;
         let mut want = len;
         let mut done = 0usize;
-        let mut batch: HVec<&[u8], MAX_SEGMENTS> = HVec::new();
+        let mut batch: HVec<IoBuf<'_>, MAX_SEGMENTS> = HVec::new();
         let mut batch_len = 0usize;
         for seg in self.segs {
             if want == 0 {
@@ -233,7 +240,7 @@ impl RequestSource for SgList<'_> {
             if s.is_empty() {
                 continue;
             }
-            if batch.push(s).is_err() {
+            if batch.push(IoBuf::new(s)).is_err() {
                 let n = call_batch(f, &batch, batch_len, done)?;
                 done += n;
                 if n < batch_len {
@@ -242,7 +249,7 @@ impl RequestSource for SgList<'_> {
                 batch.clear();
                 batch_len = 0;
                 // Cannot fail: the batch was just emptied.
-                let _ = batch.push(s);
+                let _ = batch.push(IoBuf::new(s));
             }
             batch_len += s.len();
         }
@@ -254,8 +261,8 @@ impl RequestSource for SgList<'_> {
 }
 
 fn call_batch(
-    f: &mut dyn FnMut(&[&[u8]]) -> Result<usize, Errno>,
-    batch: &[&[u8]],
+    f: &mut dyn FnMut(&[IoBuf<'_>]) -> Result<usize, Errno>,
+    batch: &[IoBuf<'_>],
     batch_len: usize,
     done: usize,
 ) -> Result<usize, Errno> {
@@ -293,7 +300,7 @@ impl ReplySink for SgListMut<'_, '_> {
             let mut n = 0;
             for s in batch.iter_mut() {
                 let l = s.len();
-                s.copy_from_slice(&bytes[copied + n..copied + n + l]);
+                s.write_from(0, &bytes[copied + n..copied + n + l]);
                 n += l;
             }
             copied += n;
@@ -306,13 +313,13 @@ impl ReplySink for SgListMut<'_, '_> {
         &mut self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&mut [&mut [u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&mut [IoBufMut<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         range(off, len, self.len, Errno::ERANGE)?;
         let mut skip = off;
         let mut want = len;
         let mut done = 0usize;
-        let mut batch: HVec<&mut [u8], MAX_SEGMENTS> = HVec::new();
+        let mut batch: HVec<IoBufMut<'_>, MAX_SEGMENTS> = HVec::new();
         let mut batch_len = 0usize;
         for seg in self.segs.iter_mut() {
             if want == 0 {
@@ -341,7 +348,7 @@ impl ReplySink for SgListMut<'_, '_> {
                 batch_len = 0;
             }
             // Cannot fail: the batch has room (checked just above).
-            let _ = batch.push(s);
+            let _ = batch.push(IoBufMut::new(s));
             batch_len += take;
         }
         if !batch.is_empty() {
@@ -352,8 +359,8 @@ impl ReplySink for SgListMut<'_, '_> {
 }
 
 fn call_batch_mut(
-    f: &mut dyn FnMut(&mut [&mut [u8]]) -> Result<usize, Errno>,
-    batch: &mut [&mut [u8]],
+    f: &mut dyn FnMut(&mut [IoBufMut<'_>]) -> Result<usize, Errno>,
+    batch: &mut [IoBufMut<'_>],
     batch_len: usize,
     done: usize,
 ) -> Result<usize, Errno> {
@@ -411,12 +418,12 @@ impl<'a> ReplyData<'a> {
     }
 
     /// Lets `f` fill up to `max` bytes (clamped to what remains) in place, as
-    /// batches of mutable slices (zero-copy: the slices are the transport's
+    /// batches of [`IoBufMut`] views (zero-copy: the views are the transport's
     /// buffers). Returns the bytes filled.
     pub fn fill(
         &mut self,
         max: usize,
-        f: &mut dyn FnMut(&mut [&mut [u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&mut [IoBufMut<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         let len = max.min(self.remaining());
         if len == 0 {
@@ -472,7 +479,7 @@ impl<'a> RequestData<'a> {
     pub fn consume(
         &mut self,
         max: usize,
-        f: &mut dyn FnMut(&[&[u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&[IoBuf<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         let len = max.min(self.len);
         if len == 0 {

@@ -59,7 +59,9 @@ pub use fs::{
     AttrReply, Context, CreateArgs, Entry, Fh, FileSystem, KernelInit, NodeId, OpenArgs, Opened,
     XattrReply,
 };
-pub use io::{ReplyData, ReplySink, RequestData, RequestSource, SgList, SgListMut};
+pub use io::{
+    IoBuf, IoBufMut, ReplyData, ReplySink, RequestData, RequestSource, SgList, SgListMut,
+};
 pub use name::Name;
 pub use stats::Stats;
 pub use time::{Instant, Timespec};

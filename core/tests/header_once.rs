@@ -6,7 +6,7 @@
 mod common;
 
 use arcbox_fs::abi::Opcode;
-use arcbox_fs::{Errno, FuseDispatcher, Instant, Outcome, RequestSource};
+use arcbox_fs::{Errno, FuseDispatcher, Instant, IoBuf, Outcome, RequestSource};
 use common::{IN_HDR, OUT_HDR, Session, raw};
 use std::cell::Cell;
 use zerocopy::FromBytes;
@@ -46,7 +46,7 @@ impl RequestSource for Racing {
         &self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&[&[u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&[IoBuf<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         self.bytes().with_slices(off, len, f)
     }

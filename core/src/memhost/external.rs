@@ -13,6 +13,7 @@ use super::state::{ROOT_INO, State};
 use crate::abi::mode;
 use crate::errno::{Errno, Result};
 use crate::host::{Creds, Stat};
+use crate::io::IoBuf;
 use crate::memfs::data::FileData as Data;
 use crate::name::Name;
 use alloc::vec;
@@ -110,7 +111,7 @@ impl<'a> External<'a> {
         let mut st = self.host.shared.state.lock();
         let (dir, name) = resolve(&st, path)?;
         let ino = st.child(dir, name.as_bytes())?.ok_or(Errno::ENOENT)?;
-        st.write(ino, offset, &[data], false, false, max, now)?;
+        st.write(ino, offset, &[IoBuf::new(data)], false, false, max, now)?;
         st.note(dir, name.as_bytes());
         Ok(())
     }

@@ -7,12 +7,15 @@ use super::state::State;
 use crate::abi::{FallocateMode, Whence, mode};
 use crate::errno::{Errno, Result};
 use crate::host::{SetAttrs, SetTime};
+use crate::io::{IoBuf, IoBufMut};
 use crate::memfs::data::FileData as Data;
 use crate::time::Timespec;
 use alloc::vec;
 
 /// Most bytes one `copy_file_range` call copies (a short copy is legal).
 const COPY_CHUNK: u64 = 1 << 20;
+/// Bytes moved per copy between a transport view and file data.
+const CHUNK: usize = 4096;
 
 impl State {
     fn data(&self, ino: u64) -> Result<&Data> {
@@ -32,16 +35,23 @@ impl State {
     }
 
     /// `preadv` into `bufs`.
-    pub(super) fn read(&self, ino: u64, offset: u64, bufs: &mut [&mut [u8]]) -> Result<usize> {
+    pub(super) fn read(&self, ino: u64, offset: u64, bufs: &mut [IoBufMut<'_>]) -> Result<usize> {
         let d = self.data(ino)?;
         let mut off = offset;
         let mut total = 0;
+        let mut chunk = [0u8; CHUNK];
         for b in bufs.iter_mut() {
-            let n = d.read_bytes(off, b);
-            total += n;
-            off = off.saturating_add(n as u64);
-            if n < b.len() {
-                break;
+            let mut at = 0;
+            while at < b.len() {
+                let want = (b.len() - at).min(CHUNK);
+                let n = d.read_bytes(off, &mut chunk[..want]);
+                b.write_from(at, &chunk[..n]);
+                at += n;
+                total += n;
+                off = off.saturating_add(n as u64);
+                if n < want {
+                    return Ok(total);
+                }
             }
         }
         Ok(total)
@@ -52,7 +62,7 @@ impl State {
         &mut self,
         ino: u64,
         offset: u64,
-        bufs: &[&[u8]],
+        bufs: &[IoBuf<'_>],
         append: bool,
         kill_priv: bool,
         max: u64,
@@ -66,9 +76,16 @@ impl State {
             return Err(Errno::EFBIG);
         }
         let mut off = start;
+        let mut chunk = [0u8; CHUNK];
         for b in bufs {
-            d.write_bytes(off, b);
-            off += b.len() as u64;
+            let mut at = 0;
+            while at < b.len() {
+                let n = (b.len() - at).min(CHUNK);
+                b.read_to(at, &mut chunk[..n]);
+                d.write_bytes(off, &chunk[..n]);
+                off += n as u64;
+                at += n;
+            }
         }
         let n = self.node_mut(ino)?;
         if kill_priv {
@@ -216,7 +233,15 @@ impl State {
             .ok_or(Errno::EFBIG)?;
         let mut buf = vec![0u8; n as usize];
         let got = self.data(src)?.read_bytes(src_off, &mut buf);
-        self.write(dst, dst_off, &[&buf[..got]], false, false, max, now)?;
+        self.write(
+            dst,
+            dst_off,
+            &[IoBuf::new(&buf[..got])],
+            false,
+            false,
+            max,
+            now,
+        )?;
         Ok(got as u64)
     }
 }

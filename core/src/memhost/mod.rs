@@ -28,6 +28,7 @@ use crate::abi::{
 };
 use crate::errno::{Errno, Result};
 use crate::host::{Creds, DirEntry, Host, HostChange, HostKey, SetAttrs, Stat};
+use crate::io::{IoBuf, IoBufMut};
 use crate::memfs::data::FileData as Data;
 use crate::name::Name;
 use crate::sync::{Arc, Mutex};
@@ -515,7 +516,7 @@ impl Host for MemHost {
         self.stat_of(&st, inode.ino)
     }
 
-    fn read(&self, file: &MemFile, offset: u64, bufs: &mut [&mut [u8]]) -> Result<usize> {
+    fn read(&self, file: &MemFile, offset: u64, bufs: &mut [IoBufMut<'_>]) -> Result<usize> {
         Self::check_file(file, false)?;
         self.shared.state.lock().read(file.ino, offset, bufs)
     }
@@ -524,7 +525,13 @@ impl Host for MemHost {
         self.shared.config.max_file_size
     }
 
-    fn write(&self, file: &MemFile, offset: u64, bufs: &[&[u8]], kill_priv: bool) -> Result<usize> {
+    fn write(
+        &self,
+        file: &MemFile,
+        offset: u64,
+        bufs: &[IoBuf<'_>],
+        kill_priv: bool,
+    ) -> Result<usize> {
         Self::check_file(file, true)?;
         let append = file.flags.contains(OpenFlags::APPEND);
         let (max, now) = (self.shared.config.max_file_size, self.now());

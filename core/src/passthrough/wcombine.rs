@@ -17,6 +17,7 @@
 
 use crate::abi::OpenFlags;
 use crate::errno::{Errno, Result};
+use crate::io::IoBuf;
 use crate::io::RequestData;
 use crate::sync::{AtomicU32, Mutex, Ordering};
 use alloc::vec::Vec;
@@ -105,7 +106,7 @@ impl WriteCombiner {
     /// The handle's lock is held meanwhile, so writes stay in order.
     pub fn flush(
         &self,
-        write: &mut dyn FnMut(u64, &[&[u8]]) -> Result<usize>,
+        write: &mut dyn FnMut(u64, &[IoBuf<'_>]) -> Result<usize>,
         pending: &AtomicU32,
     ) -> Result<()> {
         if !self.enabled {
@@ -119,7 +120,7 @@ impl WriteCombiner {
         let mut result = Ok(());
         while done < st.buf.len() {
             let off = st.off.saturating_add(done as u64);
-            match write(off, &[&st.buf[done..]]) {
+            match write(off, &[IoBuf::new(&st.buf[done..])]) {
                 Ok(0) => {
                     result = Err(Errno::EIO);
                     break;

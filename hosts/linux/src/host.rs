@@ -21,7 +21,7 @@ use arcbox_fs::abi::{
 };
 use arcbox_fs::errno::Result;
 use arcbox_fs::host::{Creds, DirEntry, Host, HostChange, SetAttrs, SetTime, Stat};
-use arcbox_fs::{Errno, Name};
+use arcbox_fs::{Errno, IoBuf, IoBufMut, Name};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{
     AtFlags, FileType, FlockOperation, Gid, Mode, OFlags, SeekFrom, Timestamps, Uid, XattrFlags,
@@ -619,7 +619,7 @@ impl Host for LinuxHost {
         Ok(from_statx(&statx_fd(&*fd).wire()?))
     }
 
-    fn read(&self, file: &File, offset: u64, bufs: &mut [&mut [u8]]) -> Result<usize> {
+    fn read(&self, file: &File, offset: u64, bufs: &mut [IoBufMut<'_>]) -> Result<usize> {
         vectored::read_at(file.fd(), offset, bufs).wire()
     }
 
@@ -627,7 +627,13 @@ impl Host for LinuxHost {
         file.max_size()
     }
 
-    fn write(&self, file: &File, offset: u64, bufs: &[&[u8]], kill_priv: bool) -> Result<usize> {
+    fn write(
+        &self,
+        file: &File,
+        offset: u64,
+        bufs: &[IoBuf<'_>],
+        kill_priv: bool,
+    ) -> Result<usize> {
         let _unprivileged = (kill_priv && self.shared.fsetid).then(NoFsetid::enter);
         vectored::write_at(file.fd(), offset, bufs).wire()
     }

@@ -3,10 +3,10 @@
 
 mod common;
 
-use arcbox_fs::Errno;
 use arcbox_fs::Timespec;
 use arcbox_fs::abi::{FallocateMode, FileLock, OpenFlags, RenameFlags, Whence, lock, mode, xattr};
 use arcbox_fs::host::{Host, SetAttrs, SetTime};
+use arcbox_fs::{Errno, IoBuf, IoBufMut};
 use arcbox_fs_linux::{LinuxHost, LinuxHostConfig};
 use common::{Fixture, n, root_creds};
 use std::os::unix::fs::MetadataExt;
@@ -49,7 +49,11 @@ fn descriptor_inodes_work_without_file_handles() {
     assert_eq!(st.size, 3);
     let file = host.open(&f, OpenFlags::empty()).unwrap();
     let mut buf = [0u8; 8];
-    assert_eq!(host.read(&file, 0, &mut [&mut buf[..]]).unwrap(), 3);
+    assert_eq!(
+        host.read(&file, 0, &mut [IoBufMut::new(&mut buf[..])])
+            .unwrap(),
+        3
+    );
     assert_eq!(&buf[..3], b"xyz");
 }
 
@@ -63,21 +67,39 @@ fn create_write_read_vectored() {
     assert_eq!(st.mode, mode::S_IFREG | 0o640, "umask must not apply twice");
     assert_eq!(
         fx.host
-            .write(&file, 0, &[b"hello ", b"world"], false)
+            .write(
+                &file,
+                0,
+                &[IoBuf::new(b"hello "), IoBuf::new(b"world")],
+                false
+            )
             .unwrap(),
         11
     );
     let (mut a, mut b, mut c) = ([0u8; 3], [0u8; 4], [0u8; 10]);
     assert_eq!(
         fx.host
-            .read(&file, 1, &mut [&mut a[..], &mut b[..], &mut c[..]])
+            .read(
+                &file,
+                1,
+                &mut [
+                    IoBufMut::new(&mut a),
+                    IoBufMut::new(&mut b),
+                    IoBufMut::new(&mut c)
+                ],
+            )
             .unwrap(),
         10
     );
     assert_eq!((&a, &b, &c[..3]), (b"ell", b"o wo", &b"rld"[..]));
-    assert_eq!(fx.host.read(&file, 100, &mut [&mut c[..]]).unwrap(), 0);
+    assert_eq!(
+        fx.host
+            .read(&file, 100, &mut [IoBufMut::new(&mut c[..])])
+            .unwrap(),
+        0
+    );
     // Many small buffers cross the stack batch size.
-    let bufs: Vec<&[u8]> = (0..200).map(|_| &b"ab"[..]).collect();
+    let bufs: Vec<IoBuf<'_>> = (0..200).map(|_| IoBuf::new(b"ab")).collect();
     assert_eq!(fx.host.write(&file, 11, &bufs, false).unwrap(), 400);
     assert_eq!(fx.host.fstat(&file).unwrap().size, 411);
     assert_eq!(fx.host.stat(&ino).unwrap().size, 411);
@@ -123,14 +145,14 @@ fn open_flags_are_honoured() {
     let (ino, _) = fx.host.lookup(&fx.root, n("f")).unwrap();
     let ro = fx.host.open(&ino, OpenFlags::empty()).unwrap();
     assert_eq!(
-        fx.host.write(&ro, 0, &[b"x"], false).err(),
+        fx.host.write(&ro, 0, &[IoBuf::new(b"x")], false).err(),
         Some(Errno::EBADF)
     );
     let ap = fx
         .host
         .open(&ino, OpenFlags::WRONLY | OpenFlags::APPEND)
         .unwrap();
-    fx.host.write(&ap, 0, &[b"AB"], false).unwrap();
+    fx.host.write(&ap, 0, &[IoBuf::new(b"AB")], false).unwrap();
     assert_eq!(
         std::fs::read(fx.share().join("f")).unwrap(),
         b"0123456789AB"
@@ -361,7 +383,9 @@ fn rename_flags() {
 fn setattr_size_mode_times() {
     let fx = Fixture::new();
     let (f, file) = fx.create("f");
-    fx.host.write(&file, 0, &[&[7u8; 100]], false).unwrap();
+    fx.host
+        .write(&file, 0, &[IoBuf::new(&[7u8; 100])], false)
+        .unwrap();
     let st = fx
         .host
         .setattr(
@@ -518,7 +542,9 @@ fn setattr_size_mode_times() {
 fn fallocate_never_shrinks() {
     let fx = Fixture::new();
     let (_, file) = fx.create("f");
-    fx.host.write(&file, 0, &[&[1u8; 8192]], false).unwrap();
+    fx.host
+        .write(&file, 0, &[IoBuf::new(&[1u8; 8192])], false)
+        .unwrap();
     fx.host
         .fallocate(&file, FallocateMode::empty(), 0, 4096)
         .unwrap();
@@ -543,7 +569,9 @@ fn fallocate_never_shrinks() {
         )
         .unwrap();
     let mut buf = [9u8; 4];
-    fx.host.read(&file, 0, &mut [&mut buf[..]]).unwrap();
+    fx.host
+        .read(&file, 0, &mut [IoBufMut::new(&mut buf[..])])
+        .unwrap();
     assert_eq!(buf, [0; 4]);
     assert_eq!(fx.host.fstat(&file).unwrap().size, 16384);
     assert_eq!(
@@ -559,7 +587,9 @@ fn seek_data_and_hole() {
     let fx = Fixture::new();
     let (_, file) = fx.create("sparse");
     let mib = 1u64 << 20;
-    fx.host.write(&file, mib, &[&[1u8; 4096]], false).unwrap();
+    fx.host
+        .write(&file, mib, &[IoBuf::new(&[1u8; 4096])], false)
+        .unwrap();
     assert_eq!(fx.host.lseek(&file, 0, Whence::Data).unwrap(), mib);
     assert_eq!(fx.host.lseek(&file, 0, Whence::Hole).unwrap(), 0);
     assert_eq!(fx.host.lseek(&file, mib, Whence::Hole).unwrap(), mib + 4096);
@@ -576,7 +606,9 @@ fn copy_file_range_copies() {
     let fx = Fixture::new();
     let (_, a) = fx.create("a");
     let (_, b) = fx.create("b");
-    fx.host.write(&a, 0, &[b"0123456789"], false).unwrap();
+    fx.host
+        .write(&a, 0, &[IoBuf::new(b"0123456789")], false)
+        .unwrap();
     assert_eq!(fx.host.copy_file_range(&a, 2, &b, 1, 5, 0).unwrap(), 5);
     assert_eq!(std::fs::read(fx.share().join("b")).unwrap(), b"\x0023456");
     assert_eq!(
@@ -646,7 +678,9 @@ fn tmpfile_then_link() {
     assert_eq!(st.nlink, 0);
     assert_eq!(st.mode, mode::S_IFREG | 0o600);
     assert_eq!(std::fs::read_dir(fx.share()).unwrap().count(), 0);
-    fx.host.write(&file, 0, &[b"tmp"], false).unwrap();
+    fx.host
+        .write(&file, 0, &[IoBuf::new(b"tmp")], false)
+        .unwrap();
     assert_eq!(fx.host.stat(&ino).unwrap().size, 3);
     fx.host.link(&ino, &fx.root, n("named")).unwrap();
     assert_eq!(std::fs::read(fx.share().join("named")).unwrap(), b"tmp");

@@ -4,9 +4,9 @@
 
 mod common;
 
-use arcbox_fs::Errno;
 use arcbox_fs::abi::{OpenFlags, mode};
 use arcbox_fs::host::{Creds, Host, SetAttrs};
+use arcbox_fs::{Errno, IoBuf};
 use common::{Fixture, n, need_root, root_creds};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
@@ -258,13 +258,17 @@ fn write_kills_privileges_when_asked() {
         .setxattr(&f, b"security.capability", &cap_value(), 0)
         .unwrap();
     // A privileged write (kill_priv = false) keeps the set-id bits.
-    fx.host.write(&file, 0, &[b"root"], false).unwrap();
+    fx.host
+        .write(&file, 0, &[IoBuf::new(b"root")], false)
+        .unwrap();
     assert_eq!(fx.host.stat(&f).unwrap().mode & 0o7777, 0o6755);
     fx.host
         .setxattr(&f, b"security.capability", &cap_value(), 0)
         .unwrap();
     // A write for an unprivileged caller kills set-uid, set-gid and capabilities.
-    fx.host.write(&file, 0, &[b"user"], true).unwrap();
+    fx.host
+        .write(&file, 0, &[IoBuf::new(b"user")], true)
+        .unwrap();
     assert_eq!(fx.host.stat(&f).unwrap().mode & 0o7777, 0o755);
     assert_eq!(
         fx.host
@@ -283,7 +287,9 @@ fn write_kills_privileges_when_asked() {
             },
         )
         .unwrap();
-    fx.host.write(&file, 0, &[b"root"], false).unwrap();
+    fx.host
+        .write(&file, 0, &[IoBuf::new(b"root")], false)
+        .unwrap();
     assert_eq!(fx.host.stat(&f).unwrap().mode & 0o7777, 0o4755);
     // setattr's kill_suidgid removes capabilities too.
     fx.host

@@ -14,7 +14,7 @@
 
 use arcbox_fs::abi::OpenFlags;
 use arcbox_fs::host::Host;
-use arcbox_fs::{Errno, Name};
+use arcbox_fs::{Errno, IoBufMut, Name};
 use arcbox_fs_daemon::sandbox::{self, SandboxConfig, SandboxMode};
 use arcbox_fs_linux::LinuxHost;
 use std::path::Path;
@@ -30,7 +30,7 @@ fn read_via_lookup(share: &Path, name: &str) -> Result<String, Errno> {
     let (inode, _) = host.lookup(&root, Name::new(name.as_bytes())?)?;
     let file = host.open(&inode, OpenFlags::empty())?;
     let mut buf = [0u8; 128];
-    let n = host.read(&file, 0, &mut [&mut buf[..]])?;
+    let n = host.read(&file, 0, &mut [IoBufMut::new(&mut buf[..])])?;
     Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 

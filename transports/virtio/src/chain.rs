@@ -8,16 +8,16 @@
 //! a readable buffer after a writable one, or has writable buffers that
 //! overlap other buffers of the chain.
 //!
-//! The reader and writer copy with volatile accesses ([`GuestSlice`]); only
-//! the core's zero-copy slice batches (`with_slices`, `with_slices_mut`) see
-//! Rust slices over guest memory, for the duration of one callback (see the
+//! The reader and writer copy with volatile accesses ([`GuestSlice`]); the
+//! core's zero-copy batches (`with_slices`, `with_slices_mut`) get the same
+//! addresses as [`IoBuf`] / [`IoBufMut`] views, never Rust slices (see the
 //! crate docs, "Guest memory is not Rust memory").
 
 use crate::desc::{DESC_SIZE, Descriptor, F_INDIRECT, F_NEXT};
 use crate::mem::{GuestAddress, GuestMemory, MemError, offset};
 use crate::volatile::GuestSlice;
-use arcbox_fs::Errno;
 use arcbox_fs::io::{MAX_SEGMENTS, ReplySink, RequestSource};
+use arcbox_fs::{Errno, IoBuf, IoBufMut};
 use heapless::Vec as HVec;
 
 /// Default segment capacity of a chain: a 1 MiB WRITE or READ in 4 KiB pages
@@ -317,7 +317,7 @@ fn check_range(off: usize, len: usize, total: usize, err: Errno) -> Result<(), E
 }
 
 /// The device-readable buffers of a chain as a [`RequestSource`]. Copies
-/// are volatile; slice batches point into guest memory (zero-copy).
+/// are volatile; batches are [`IoBuf`] views of guest memory (zero-copy).
 #[derive(Debug)]
 pub struct ChainReader<'c, 'm> {
     segs: &'c [GuestSlice<'m>],
@@ -355,31 +355,23 @@ impl RequestSource for ChainReader<'_, '_> {
         &self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&[&[u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&[IoBuf<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         check_range(off, len, self.len, Errno::EINVAL)?;
         for_batches(self.segs, off, len, &mut |batch| {
-            let mut refs: HVec<&[u8], MAX_SEGMENTS> = HVec::new();
+            let mut views: HVec<IoBuf<'_>, MAX_SEGMENTS> = HVec::new();
             for g in batch {
-                // SAFETY: the core's slice batches are Rust slices, so this is the
-                // one place the crate forms references to guest memory: for the
-                // duration of `f` only, over bytes the driver handed to the device
-                // until the chain is used (§2.7.13), which no writable buffer of
-                // this chain overlaps (checked in `resolve`). The host passes them
-                // to `pwritev` (the kernel reads them). A guest that changes them
-                // meanwhile breaks the promise of `&[u8]`: see the crate docs.
-                let r = unsafe { core::slice::from_raw_parts(g.as_ptr().cast_const(), g.len()) };
                 // Cannot fail: batches hold at most `MAX_SEGMENTS` views.
-                let _ = refs.push(r);
+                let _ = views.push(g.io_buf());
             }
-            f(&refs)
+            f(&views)
         })
     }
 }
 
 /// The device-writable buffers of a chain as a [`ReplySink`]. Copies are
-/// volatile; slice batches point into guest memory (zero-copy: a host's
-/// `preadv` fills guest memory directly).
+/// volatile; batches are [`IoBufMut`] views of guest memory (zero-copy: a
+/// host's `preadv` fills guest memory directly).
 #[derive(Debug)]
 pub struct ChainWriter<'c, 'm> {
     segs: &'c [GuestSlice<'m>],
@@ -417,21 +409,19 @@ impl ReplySink for ChainWriter<'_, '_> {
         &mut self,
         off: usize,
         len: usize,
-        f: &mut dyn FnMut(&mut [&mut [u8]]) -> Result<usize, Errno>,
+        f: &mut dyn FnMut(&mut [IoBufMut<'_>]) -> Result<usize, Errno>,
     ) -> Result<usize, Errno> {
         check_range(off, len, self.len, Errno::ERANGE)?;
         for_batches(self.segs, off, len, &mut |batch| {
-            let mut refs: HVec<&mut [u8], MAX_SEGMENTS> = HVec::new();
+            let mut views: HVec<IoBufMut<'_>, MAX_SEGMENTS> = HVec::new();
             for g in batch {
-                // SAFETY: as in `ChainReader::with_slices`, for the writable
-                // buffers: they overlap no other buffer of the chain (checked in
-                // `resolve`) and `&mut self` keeps a second batch from coexisting;
-                // the host passes them to `preadv` (the kernel writes them).
-                let r = unsafe { core::slice::from_raw_parts_mut(g.as_ptr(), g.len()) };
+                // The writable buffers overlap no other buffer of the chain
+                // (checked in `resolve`), and `&mut self` keeps a second
+                // batch from coexisting: one writable view per byte.
                 // Cannot fail: batches hold at most `MAX_SEGMENTS` views.
-                let _ = refs.push(r);
+                let _ = views.push(g.io_buf_mut());
             }
-            f(&mut refs)
+            f(&mut views)
         })
     }
 }
@@ -498,7 +488,8 @@ mod tests {
         let n = w
             .with_slices_mut(0, 2, &mut |batch| {
                 for s in batch.iter_mut() {
-                    s.fill(7);
+                    let n = s.len();
+                    assert!(s.fill(0, n, 7));
                 }
                 Ok(2)
             })
@@ -509,6 +500,42 @@ mod tests {
         mem.read(BASE + 0x1000 + 40, &mut out).unwrap();
         assert_eq!(&out[..2], &[7, 7]);
         assert!(out[2..].iter().all(|&b| b == 9));
+    }
+
+    /// The guest may change its buffers while the core holds a zero-copy
+    /// batch: the views see the change and nothing is undefined (under Miri,
+    /// a Rust slice over these bytes, as the batches were before, is a
+    /// borrow violation here).
+    #[test]
+    fn guest_changes_during_a_batch_are_seen_not_undefined() {
+        let mem = OwnedMemory::new(BASE, 0x2000).unwrap();
+        mem.write(BASE + 0x1000, &[1, 2, 3, 4]).unwrap();
+        let t = table(&mem, 2, 2);
+        let mut chain: DescriptorChain<'_, 8> = t.resolve(&mem, 0).unwrap();
+        let (r, mut w) = chain.split();
+        r.with_slices(0, 2, &mut |batch| {
+            let mut before = [0u8; 1];
+            assert!(batch[0].read_to(0, &mut before));
+            // The "guest" rewrites the request byte meanwhile.
+            mem.write(BASE + 0x1000, &[9]).unwrap();
+            let mut after = [0u8; 1];
+            assert!(batch[0].read_to(0, &mut after));
+            assert_eq!((before, after), ([1], [9]));
+            Ok(2)
+        })
+        .unwrap();
+        w.with_slices_mut(0, 2, &mut |batch| {
+            assert!(batch[0].write_from(0, &[7]));
+            // The guest reads (and rewrites) its reply buffer meanwhile.
+            let mut seen = [0u8; 1];
+            mem.read(BASE + 0x1002, &mut seen).unwrap();
+            mem.write(BASE + 0x1002, &[8]).unwrap();
+            let mut now = [0u8; 1];
+            assert!(batch[0].read_to(0, &mut now));
+            assert_eq!((seen, now), ([7], [8]));
+            Ok(2)
+        })
+        .unwrap();
     }
 
     #[test]

@@ -25,19 +25,17 @@
 //! copies at the edges, each value copied out once and validated on the copy
 //! (the FUSE dispatcher reads a request header once).
 //!
-//! The one exception is the FUSE core's zero-copy slice batches
+//! The FUSE core's zero-copy batches
 //! ([`RequestSource::with_slices`](arcbox_fs::RequestSource::with_slices),
-//! [`ReplySink::with_slices_mut`](arcbox_fs::ReplySink::with_slices_mut)),
-//! whose callbacks take `&[u8]` / `&mut [u8]`: [`ChainReader`] and
-//! [`ChainWriter`] form those slices for the duration of one callback, over
-//! buffers the driver handed to the device (§2.7.13) that no writable buffer
-//! of the chain overlaps, and the hosts pass them straight to
-//! `pwritev(2)` / `preadv(2)` (only the kernel touches the bytes) or copy
-//! them once (the passthrough's write combiner, an in-memory host). Such Rust
-//! code relies on the guest not racing its own request; removing this
-//! exception needs an iovec-like batch type in the core (`arcbox_fs::io`)
-//! and in the hosts' `preadv` / `pwritev` calls.
-//!
+//! [`ReplySink::with_slices_mut`](arcbox_fs::ReplySink::with_slices_mut))
+//! carry the same addresses as [`arcbox_fs::IoBuf`] / [`arcbox_fs::IoBufMut`]
+//! views (from `arcbox-fs-iobuf`), not Rust slices: [`ChainReader`] and
+//! [`ChainWriter`] make them from their [`GuestSlice`]s, the hosts pass them
+//! straight to `pwritev(2)` / `preadv(2)` as `iovec`s (only the kernel touches
+//! the bytes) or copy through them with volatile accesses (the passthrough's
+//! write combiner, an in-memory host). No Rust code anywhere in the data path
+//! forms a reference to guest memory.
+
 //! # Embedding in a VMM
 //!
 //! The VMM owns guest RAM and traps the device's MMIO window. On each exit it

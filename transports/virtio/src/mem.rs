@@ -8,7 +8,7 @@
 //! [`GuestRegion`]s; [`OwnedMemory`] (with `std`) is a zeroed allocation for
 //! tests.
 
-use crate::volatile::{volatile_read, volatile_write};
+use crate::volatile::GuestSlice;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 
@@ -74,9 +74,10 @@ pub unsafe trait GuestMemory: Sync {
             if n == 0 {
                 return Err(MemError::OutOfRange);
             }
-            // SAFETY: `translate` promised `n` readable bytes at `p`; `buf`
-            // has `want >= n` bytes from `done`; guest memory never overlaps `buf`.
-            unsafe { volatile_read(p.as_ptr(), &mut buf[done..done + n]) };
+            // SAFETY: `translate` promised `n` bytes at `p` valid for 'self
+            // (volatile access, no Rust reference), `GuestSlice::new`'s contract.
+            let g = unsafe { GuestSlice::new(p, n) };
+            g.read_to(0, &mut buf[done..done + n]);
             done += n;
         }
         Ok(())
@@ -95,9 +96,9 @@ pub unsafe trait GuestMemory: Sync {
             if n == 0 {
                 return Err(MemError::OutOfRange);
             }
-            // SAFETY: `translate` promised `n` writable bytes at `p`; `buf`
-            // has `want >= n` bytes from `done`; guest memory never overlaps `buf`.
-            unsafe { volatile_write(p.as_ptr(), &buf[done..done + n]) };
+            // SAFETY: as in `read`.
+            let g = unsafe { GuestSlice::new(p, n) };
+            g.write_from(0, &buf[done..done + n]);
             done += n;
         }
         Ok(())

@@ -8,10 +8,13 @@
 //! while it lives, so references to guest memory would be undefined
 //! behaviour. A [`GuestSlice`] is a pointer and a length; bytes move in and
 //! out with [`GuestSlice::read_to`] / [`GuestSlice::write_from`], volatile
-//! accesses the compiler may neither elide, merge, nor repeat. The header of a
+//! accesses the compiler may neither elide, merge, nor repeat (the copies of
+//! `arcbox-fs-iobuf`, whose [`IoBuf`] / [`IoBufMut`] views carry the same
+//! addresses into the core's zero-copy batches). The header of a
 //! request is therefore copied once, and what the dispatcher decides is
 //! decided on its copy.
 
+use arcbox_fs::{IoBuf, IoBufMut};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
@@ -85,94 +88,38 @@ impl<'m> GuestSlice<'m> {
         a < b.saturating_add(other.len) && b < a.saturating_add(self.len)
     }
 
+    /// The view as an [`IoBuf`], the type the core's slice batches and the
+    /// hosts' `pwritev` take.
+    pub fn io_buf(&self) -> IoBuf<'m> {
+        // SAFETY: `new`'s contract: valid for volatile reads during `'m`,
+        // covered by no Rust reference.
+        unsafe { IoBuf::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// The view as an [`IoBufMut`], for the hosts' `preadv`.
+    ///
+    /// Crate-private: the caller makes sure no other writable view of these
+    /// bytes is written at the same time (the chain's writable buffers
+    /// overlap nothing, checked when it is resolved, and a writer lends them
+    /// out one batch at a time).
+    pub(crate) fn io_buf_mut(&self) -> IoBufMut<'m> {
+        // SAFETY: `new`'s contract (valid for volatile reads and writes during
+        // `'m`, no Rust reference) and the caller's promise above.
+        unsafe { IoBufMut::from_raw_parts(self.ptr, self.len) }
+    }
+
     /// Copies bytes `[off, off + buf.len())` of the view into `buf`.
     ///
     /// Returns `false` (copying nothing) if the range is not inside the view.
     pub fn read_to(&self, off: usize, buf: &mut [u8]) -> bool {
-        let Some(src) = self.subslice(off, buf.len()) else {
-            return false;
-        };
-        // SAFETY: `src` is inside the view (valid for volatile reads, the
-        // constructor's contract); `buf` is Rust memory, never guest memory.
-        unsafe { volatile_read(src.ptr.as_ptr(), buf) };
-        true
+        self.io_buf().read_to(off, buf)
     }
 
     /// Copies `buf` to bytes `[off, off + buf.len())` of the view.
     ///
     /// Returns `false` (copying nothing) if the range is not inside the view.
     pub fn write_from(&self, off: usize, buf: &[u8]) -> bool {
-        let Some(dst) = self.subslice(off, buf.len()) else {
-            return false;
-        };
-        // SAFETY: as in `read_to`, for writes.
-        unsafe { volatile_write(dst.ptr.as_ptr(), buf) };
-        true
-    }
-}
-
-/// Word size of the aligned middle part of a copy.
-const WORD: usize = core::mem::size_of::<u64>();
-
-/// Copies `dst.len()` bytes from `src` with volatile reads: bytes up to an
-/// 8-byte boundary of `src`, then aligned `u64`s, then the tail bytes.
-///
-/// # Safety
-///
-/// `src` must be valid for reads of `dst.len()` bytes, and `dst` must not
-/// overlap them.
-pub(crate) unsafe fn volatile_read(src: *const u8, dst: &mut [u8]) {
-    let n = dst.len();
-    let head = src.align_offset(WORD).min(n);
-    let mut i = 0;
-    while i < head {
-        // SAFETY: `i < n`; the caller promised `n` readable bytes.
-        dst[i] = unsafe { src.add(i).read_volatile() };
-        i += 1;
-    }
-    while i + WORD <= n {
-        // SAFETY: `src + i` is 8-aligned (`head` aligned it) and in range.
-        let w = unsafe { src.add(i).cast::<u64>().read_volatile() };
-        dst[i..i + WORD].copy_from_slice(&w.to_ne_bytes());
-        i += WORD;
-    }
-    while i < n {
-        // SAFETY: `i < n`.
-        dst[i] = unsafe { src.add(i).read_volatile() };
-        i += 1;
-    }
-}
-
-/// Copies `src` to `dst` with volatile writes (the mirror of [`volatile_read`]).
-///
-/// # Safety
-///
-/// `dst` must be valid for writes of `src.len()` bytes, and `src` must not
-/// overlap them.
-pub(crate) unsafe fn volatile_write(dst: *mut u8, src: &[u8]) {
-    let n = src.len();
-    let head = dst.align_offset(WORD).min(n);
-    let mut i = 0;
-    while i < head {
-        // SAFETY: `i < n`; the caller promised `n` writable bytes.
-        unsafe { dst.add(i).write_volatile(src[i]) };
-        i += 1;
-    }
-    while i + WORD <= n {
-        let mut w = [0u8; WORD];
-        w.copy_from_slice(&src[i..i + WORD]);
-        // SAFETY: `dst + i` is 8-aligned and in range.
-        unsafe {
-            dst.add(i)
-                .cast::<u64>()
-                .write_volatile(u64::from_ne_bytes(w))
-        };
-        i += WORD;
-    }
-    while i < n {
-        // SAFETY: `i < n`.
-        unsafe { dst.add(i).write_volatile(src[i]) };
-        i += 1;
+        self.io_buf_mut().write_from(off, buf)
     }
 }
 

@@ -17,12 +17,10 @@ mod watch;
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use arcbox_fs::Errno;
 use arcbox_fs::abi::mode::{
     S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID,
 };
@@ -30,6 +28,7 @@ use arcbox_fs::abi::{FallocateMode, FileLock, Kstatfs, OpenFlags, RenameFlags, W
 use arcbox_fs::errno::Result;
 use arcbox_fs::host::{Creds, DirEntry, Host, HostChange, HostKey, SetAttrs, Stat};
 use arcbox_fs::name::Name;
+use arcbox_fs::{Errno, IoBuf, IoBufMut};
 use rustix::fs::{AtFlags, FlockOperation, Gid, Mode, OFlags, Uid};
 
 pub use dir::MacosDir;
@@ -160,20 +159,46 @@ fn probe_volume(fd: Arc<OwnedFd>) -> Result<Volume> {
     })
 }
 
-fn preadv_all(fd: BorrowedFd<'_>, offset: u64, bufs: &mut [&mut [u8]]) -> Result<usize> {
+const EMPTY_IOV: libc::iovec = libc::iovec {
+    iov_base: std::ptr::null_mut(),
+    iov_len: 0,
+};
+
+/// A `preadv`/`pwritev` return value as bytes or the errno, retried on `EINTR`.
+fn retry_iov(mut call: impl FnMut() -> isize) -> Result<usize> {
+    loop {
+        let r = call();
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(rx(
+                rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO)
+            ));
+        }
+    }
+}
+
+/// `preadv(2)` of every view in batches of `IOV_BATCH` `iovec`s; the views
+/// may be guest memory, so only the kernel touches their bytes.
+fn preadv_all(fd: BorrowedFd<'_>, offset: u64, bufs: &mut [IoBufMut<'_>]) -> Result<usize> {
     let mut total = 0usize;
     let mut off = offset;
     for chunk in bufs.chunks_mut(IOV_BATCH) {
         let want = chunk.iter().fold(0usize, |a, b| a.saturating_add(b.len()));
-        let mut iov: [IoSliceMut<'_>; IOV_BATCH] =
-            std::array::from_fn(|_| IoSliceMut::new(&mut []));
-        let n_iov = chunk.len();
+        let mut iov = [EMPTY_IOV; IOV_BATCH];
         for (slot, b) in iov.iter_mut().zip(chunk.iter_mut()) {
-            *slot = IoSliceMut::new(b);
+            slot.iov_len = b.len();
+            slot.iov_base = b.as_mut_ptr().cast();
         }
-        let n = match rustix::io::preadv(fd, &mut iov[..n_iov], off) {
+        let at = libc::off_t::try_from(off).map_err(|_| Errno::EOVERFLOW)?;
+        let cnt = chunk.len() as libc::c_int;
+        // SAFETY: each `iovec` is an `IoBufMut`'s address and length, valid
+        // for writes while `bufs` is borrowed; only the kernel writes them.
+        let n = match retry_iov(|| unsafe { libc::preadv(fd.as_raw_fd(), iov.as_ptr(), cnt, at) }) {
             Ok(n) => n,
-            Err(e) if total == 0 => return Err(rx(e)),
+            Err(e) if total == 0 => return Err(e),
             Err(_) => break,
         };
         total = total.saturating_add(n);
@@ -185,18 +210,25 @@ fn preadv_all(fd: BorrowedFd<'_>, offset: u64, bufs: &mut [&mut [u8]]) -> Result
     Ok(total)
 }
 
-fn pwritev_all(fd: BorrowedFd<'_>, offset: u64, bufs: &[&[u8]]) -> Result<usize> {
+/// `pwritev(2)` of every view, as [`preadv_all`].
+fn pwritev_all(fd: BorrowedFd<'_>, offset: u64, bufs: &[IoBuf<'_>]) -> Result<usize> {
     let mut total = 0usize;
     let mut off = offset;
     for chunk in bufs.chunks(IOV_BATCH) {
         let want = chunk.iter().fold(0usize, |a, b| a.saturating_add(b.len()));
-        let mut arr: [IoSlice<'_>; IOV_BATCH] = [IoSlice::new(&[]); IOV_BATCH];
-        for (slot, b) in arr.iter_mut().zip(chunk.iter()) {
-            *slot = IoSlice::new(b);
+        let mut iov = [EMPTY_IOV; IOV_BATCH];
+        for (slot, b) in iov.iter_mut().zip(chunk.iter()) {
+            slot.iov_len = b.len();
+            slot.iov_base = b.as_ptr().cast_mut().cast();
         }
-        let n = match rustix::io::pwritev(fd, &arr[..chunk.len()], off) {
+        let at = libc::off_t::try_from(off).map_err(|_| Errno::EFBIG)?;
+        let cnt = chunk.len() as libc::c_int;
+        // SAFETY: each `iovec` is an `IoBuf`'s address and length, valid for
+        // reads while `bufs` is borrowed; pwritev only reads them.
+        let n = match retry_iov(|| unsafe { libc::pwritev(fd.as_raw_fd(), iov.as_ptr(), cnt, at) })
+        {
             Ok(n) => n,
-            Err(e) if total == 0 => return Err(rx(e)),
+            Err(e) if total == 0 => return Err(e),
             Err(_) => break,
         };
         total = total.saturating_add(n);
@@ -828,7 +860,7 @@ impl Host for MacosHost {
         }
     }
 
-    fn read(&self, file: &MacosFile, offset: u64, bufs: &mut [&mut [u8]]) -> Result<usize> {
+    fn read(&self, file: &MacosFile, offset: u64, bufs: &mut [IoBufMut<'_>]) -> Result<usize> {
         preadv_all(file.fd.as_fd(), offset, bufs)
     }
 
@@ -836,7 +868,7 @@ impl Host for MacosHost {
         &self,
         file: &MacosFile,
         offset: u64,
-        bufs: &[&[u8]],
+        bufs: &[IoBuf<'_>],
         kill_priv: bool,
     ) -> Result<usize> {
         if kill_priv {
