@@ -123,3 +123,67 @@ fn hostile_names_never_panic() {
     assert!(s.setxattr(ROOT, b"", b"v", 0).is_err());
     assert_eq!(s.listxattr(ROOT, 100).unwrap(), b"");
 }
+
+/// A write, a truncate and a chown remove `security.capability` (the
+/// kernel's `cap_inode_killpriv`); mapped elsewhere on the host, the server
+/// removes the mapped attribute itself. A chmod keeps it.
+#[test]
+fn mapped_capability_is_removed_on_write_truncate_and_chown() {
+    let mut s = session(":map:security.capability:trusted.virtiofs.:");
+    let (e, o) = s
+        .create(ROOT, b"bin", OpenFlags::RDWR.bits(), mode::S_IFREG | 0o755)
+        .unwrap();
+    let (n, fh) = (e.nodeid, o.fh);
+    let cap: &[u8] = b"\x01\x00\x00\x02cap";
+    let has_cap = |s: &mut S| match s.getxattr(n, b"security.capability", 64) {
+        Ok(v) => {
+            assert_eq!(v, cap);
+            true
+        }
+        Err(e) => {
+            assert_eq!(e, Errno::ENODATA);
+            false
+        }
+    };
+    s.setxattr(n, b"security.capability", cap, 0).unwrap();
+    assert!(has_cap(&mut s));
+    {
+        // Stored under the mapped name on the host.
+        let h = s.fs().host();
+        let (root, _) = h.root().unwrap();
+        let (ino, _) = h
+            .lookup(&root, arcbox_fs::Name::new(b"bin").unwrap())
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let len = h.listxattr(&ino, &mut buf).unwrap();
+        assert_eq!(&buf[..len], b"trusted.virtiofs.security.capability\0");
+    }
+    assert_eq!(s.write(n, fh, 0, b"x").unwrap(), 1);
+    assert!(!has_cap(&mut s), "a write keeps the mapped capability");
+
+    let setattr = |s: &mut S, valid: SetattrValid, f: &dyn Fn(&mut SetattrIn)| {
+        let mut a = SetattrIn {
+            valid: valid.bits(),
+            ..SetattrIn::default()
+        };
+        f(&mut a);
+        s.setattr(n, &a).unwrap();
+    };
+    s.setxattr(n, b"security.capability", cap, 0).unwrap();
+    setattr(&mut s, SetattrValid::MODE, &|a| a.mode = 0o750);
+    assert!(has_cap(&mut s), "a chmod removes the capability");
+    setattr(&mut s, SetattrValid::SIZE, &|a| a.size = 0);
+    assert!(!has_cap(&mut s), "a truncate keeps the mapped capability");
+    s.setxattr(n, b"security.capability", cap, 0).unwrap();
+    setattr(&mut s, SetattrValid::UID, &|a| a.uid = 0);
+    assert!(!has_cap(&mut s), "a chown keeps the mapped capability");
+
+    // Without a mapping the host's own kernel does it: nothing extra here.
+    let mut plain = session(":ok:all:::");
+    let (e, o) = plain
+        .create(ROOT, b"f", OpenFlags::RDWR.bits(), mode::S_IFREG | 0o644)
+        .unwrap();
+    plain.setxattr(e.nodeid, b"user.keep", b"1", 0).unwrap();
+    assert_eq!(plain.write(e.nodeid, o.fh, 0, b"x").unwrap(), 1);
+    assert_eq!(plain.getxattr(e.nodeid, b"user.keep", 8).unwrap(), b"1");
+}

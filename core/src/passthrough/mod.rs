@@ -685,6 +685,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             kill_suidgid: v.contains(SetattrValid::KILL_SUIDGID),
         };
         let new_owner = self.own_setattr(ctx, &d.inode, &mut attrs, file.is_some())?;
+        if attrs.size.is_some() || attrs.uid.is_some() || attrs.gid.is_some() {
+            self.drop_mapped_capability(&d.inode)?;
+        }
         let mut st = self.host.setattr(&d.inode, file, &attrs)?;
         if let Some(o) = new_owner {
             self.set_override(&d.inode, o)?;
@@ -904,6 +907,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         // An earlier combined write that failed on the host is reported here,
         // before anything else is acknowledged.
         wc.take_error()?;
+        self.drop_mapped_capability(&h.inode.inode)?;
         let total = data.len();
         let end = offset.checked_add(total as u64).ok_or(Errno::EFBIG)?;
         // Only a write the host will take whole may be acknowledged before

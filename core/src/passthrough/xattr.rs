@@ -64,6 +64,30 @@ impl<H: Host> PassthroughFs<H> {
             .is_none_or(|m| m.to_host(name) == ToHost::Name { prefix: &[] })
     }
 
+    /// The kernel removes `security.capability` when a file is written,
+    /// truncated or given a new owner (`cap_inode_killpriv`). Where the map
+    /// moves that name elsewhere on the host, the host kernel no longer
+    /// knows it is a capability: remove the mapped attribute here, as
+    /// virtiofsd does. Nothing to do without such a mapping.
+    ///
+    /// Errors: the host's, except `ENODATA` (no capability) and `ENOTSUP`.
+    pub(super) fn drop_mapped_capability(&self, inode: &H::Inode) -> Result<()> {
+        const CAPABILITY: &[u8] = b"security.capability";
+        let Some(map) = &self.xattrmap else {
+            return Ok(());
+        };
+        if !matches!(map.to_host(CAPABILITY), ToHost::Name { prefix } if !prefix.is_empty()) {
+            return Ok(());
+        }
+        let mut buf = [0u8; HOST_NAME_BUF];
+        let host = map.host_name(CAPABILITY, &mut buf)?;
+        match self.host.removexattr(inode, host) {
+            Ok(()) => Ok(()),
+            Err(e) if e == Errno::ENODATA || e == Errno::ENOTSUP => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     pub(super) fn xattr_get(
         &self,
         inode: &H::Inode,
