@@ -65,7 +65,9 @@ run pci --machine pci --daemon-args --thread-pool-size=2
 # everything on the first; run-guest.sh checks the spread for newer kernels
 # (--kernel 6.12; not run here: Debian's 6.12 cloud kernel oopses in early
 # boot under this QEMU 7.2's TCG, with or without a virtio-fs device).
-run pci-4q --machine pci --queues 4 --daemon-args "--request-queues=4 --thread-pool-size=2"
+# It also runs with --security-label: the guest kernel then sends a
+# security-context extension (empty without an LSM label) with every create.
+run pci-4q --machine pci --queues 4 --daemon-args "--request-queues=4 --thread-pool-size=2 --security-label"
 # microvm five times in a row: its early boot must not stop (see run-guest.sh,
 # tsc_early_khz).
 for i in 1 2 3 4 5; do

@@ -15,6 +15,7 @@ use crate::reply::{self, OUT_HEADER_LEN};
 use crate::request::{
     Frame, IN_HEADER_LEN, InPlace, MAX_PREFIX, ParseOptions, Request, prefix_len,
 };
+use crate::secctx;
 use crate::stats::Stats;
 use crate::time::Instant;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -304,6 +305,35 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 None
             },
             now,
+            security: None,
+        };
+        if frame.ext.len > 0
+            && takes_label(opcode)
+            && self.negotiated_flags().contains(InitFlags::SECURITY_CTX)
+        {
+            return self.route_labelled(&ctx, frame.ext, header, request, req, reply);
+        }
+        self.route(&ctx, header, request, req, reply)
+    }
+
+    /// [`route`](Self::route) with the request's security label
+    /// (FUSE_SECURITY_CTX) copied into a buffer of its own: off the common
+    /// path, which never zeroes the buffer.
+    #[inline(never)]
+    fn route_labelled(
+        &self,
+        ctx: &Context<'_>,
+        ext: InPlace,
+        header: &InHeader,
+        request: Request<'_>,
+        req: &dyn RequestSource,
+        reply: &mut dyn ReplySink,
+    ) -> Result<Option<usize>, Errno> {
+        let mut buf = [0u8; secctx::LABEL_BUF];
+        let label = secctx::read_label(req, ext, &mut buf)?;
+        let ctx = Context {
+            security: label,
+            ..*ctx
         };
         self.route(&ctx, header, request, req, reply)
     }
@@ -869,6 +899,14 @@ fn with_contiguous(
     {
         Err(Errno::E2BIG)
     }
+}
+
+/// Whether `opcode` creates an object and so may carry a security label.
+fn takes_label(opcode: Opcode) -> bool {
+    matches!(
+        opcode,
+        Opcode::CREATE | Opcode::MKNOD | Opcode::MKDIR | Opcode::SYMLINK | Opcode::TMPFILE
+    )
 }
 
 /// The first supplementary group in a request's `FUSE_EXT_GROUPS` extension.

@@ -20,9 +20,20 @@ pub type NodeId = u64;
 /// A FUSE file handle, chosen by the filesystem at OPEN / OPENDIR / CREATE.
 pub type Fh = u64;
 
+/// The security label a guest's LSM wants on a new object (FUSE_SECURITY_CTX,
+/// fuse.h 7.36): an extended attribute name in the `security.` namespace
+/// (`security.selinux`, say) and its value, copied out of the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecLabel<'a> {
+    /// The attribute name, without the NUL.
+    pub name: &'a [u8],
+    /// The attribute value.
+    pub value: &'a [u8],
+}
+
 /// Who is asking, and when (from `fuse_in_header` and the caller's clock).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Context {
+pub struct Context<'a> {
     /// Request id.
     pub unique: u64,
     /// Caller's filesystem uid.
@@ -36,6 +47,10 @@ pub struct Context {
     pub supp_gid: Option<u32>,
     /// The caller's monotonic time, for cache TTLs.
     pub now: Instant,
+    /// With FUSE_SECURITY_CTX agreed: the label for the object a CREATE,
+    /// MKNOD, MKDIR, SYMLINK or TMPFILE makes (`None` when the guest's LSM
+    /// gave none). A filesystem that cannot apply it fails the request.
+    pub security: Option<SecLabel<'a>>,
 }
 
 /// What the kernel offered at INIT.

@@ -41,6 +41,7 @@ pub mod negcache;
 pub mod passthrough;
 pub mod reply;
 pub mod request;
+pub mod secctx;
 pub mod stats;
 pub mod time;
 #[cfg(feature = "alloc")]
@@ -57,7 +58,7 @@ pub use dispatch::{DispatcherConfig, FuseDispatcher, Outcome};
 pub use errno::Errno;
 pub use fs::{
     AttrReply, Context, CreateArgs, Entry, Fh, FileSystem, KernelInit, NodeId, OpenArgs, Opened,
-    XattrReply,
+    SecLabel, XattrReply,
 };
 pub use io::{
     IoBuf, IoBufMut, ReplyData, ReplySink, RequestData, RequestSource, SgList, SgListMut,

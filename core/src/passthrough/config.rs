@@ -95,6 +95,12 @@ pub struct PassthroughConfig {
     /// stores them and `xattr` is on: default ACLs decide the mode of new
     /// objects. Implies `default_permissions` in the guest kernel.
     pub posix_acl: bool,
+    /// Security labels (`FUSE_SECURITY_CTX`, virtiofsd's
+    /// `--security-label`): a guest LSM's label for a new object is set as
+    /// its extended attribute (through the `--xattrmap` mapping) before the
+    /// create is answered; a label the host refuses fails the create, which
+    /// is then undone. Off by default, as in virtiofsd.
+    pub security_label: bool,
     /// The guest's architecture, for reading its open flags.
     pub guest_arch: GuestArch,
     /// Ownership model (see [`super::ownership`]); default [`Ownership::Host`].
@@ -124,6 +130,7 @@ impl PassthroughConfig {
             announce_submounts: false,
             killpriv_v2: true,
             posix_acl: true,
+            security_label: false,
             guest_arch: GuestArch::NATIVE,
             ownership: Ownership::Host,
         }

@@ -525,6 +525,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         want |= InitFlags::NO_EXPORT_SUPPORT;
         want |= self.acl_flags();
         want |= self.kp_init_flags();
+        if self.cfg.security_label {
+            want |= InitFlags::SECURITY_CTX;
+        }
         if self.cfg.announce_submounts {
             want |= InitFlags::SUBMOUNTS;
         }
@@ -716,6 +719,10 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             .host
             .symlink(&p.inode, name, target, &self.host_creds(ctx)?)?;
         p.bump_generation();
+        if let Err(e) = self.apply_label(ctx, &inode) {
+            let _ = self.host.unlink(&p.inode, name);
+            return Err(e);
+        }
         Ok(self.entry(inode, &st))
     }
 
@@ -739,7 +746,10 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             .host
             .mknod(&p.inode, name, hm, rdev, &self.host_creds(ctx)?)?;
         p.bump_generation();
-        if let Err(e) = self.record_new(ctx, &p.inode, &inode, m) {
+        if let Err(e) = self
+            .record_new(ctx, &p.inode, &inode, m)
+            .and_then(|()| self.apply_label(ctx, &inode))
+        {
             let _ = self.host.unlink(&p.inode, name);
             return Err(e);
         }
@@ -763,7 +773,10 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             &self.host_creds(ctx)?,
         )?;
         p.bump_generation();
-        if let Err(e) = self.record_new(ctx, &p.inode, &inode, mode::S_IFDIR | perm) {
+        if let Err(e) = self
+            .record_new(ctx, &p.inode, &inode, mode::S_IFDIR | perm)
+            .and_then(|()| self.apply_label(ctx, &inode))
+        {
             let _ = self.host.rmdir(&p.inode, name);
             return Err(e);
         }
@@ -1220,6 +1233,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
                 .create(&p.inode, name, direct::host_flags(flags), perm, &creds)?
         };
         p.bump_generation();
+        if let Err(e) = self.apply_label(ctx, &inode) {
+            drop(file);
+            let _ = self.host.unlink(&p.inode, name);
+            return Err(e);
+        }
         let d = self
             .inodes
             .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
@@ -1294,6 +1312,8 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             self.create_perm(&p.inode, args.mode, args.umask),
             &self.host_creds(ctx)?,
         )?;
+        // Unnamed until linked: dropping `file` removes it.
+        self.apply_label(ctx, &inode)?;
         let d = self
             .inodes
             .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));

@@ -7,7 +7,7 @@
 use super::PassthroughFs;
 use crate::abi::{XATTR_LIST_MAX, XATTR_SIZE_MAX};
 use crate::errno::{Errno, Result};
-use crate::fs::XattrReply;
+use crate::fs::{Context, XattrReply};
 use crate::host::Host;
 use crate::io::ReplyData;
 use crate::xattrmap::{HOST_NAME_BUF, ToHost, XattrMap};
@@ -62,6 +62,17 @@ impl<H: Host> PassthroughFs<H> {
         self.xattrmap
             .as_ref()
             .is_none_or(|m| m.to_host(name) == ToHost::Name { prefix: &[] })
+    }
+
+    /// Sets the request's security label (FUSE_SECURITY_CTX) on a new
+    /// object, through the name mapping, with the server's credentials (as
+    /// virtiofsd does after creating). Nothing without a label.
+    pub(super) fn apply_label(&self, ctx: &Context<'_>, inode: &H::Inode) -> Result<()> {
+        match ctx.security {
+            Some(l) if self.cfg.security_label => self.xattr_set(inode, l.name, l.value, 0),
+            Some(_) => Err(Errno::EOPNOTSUPP),
+            None => Ok(()),
+        }
     }
 
     /// The kernel removes `security.capability` when a file is written,

@@ -14,7 +14,7 @@ use std::path::Path;
 
 const ROOT: u64 = 1;
 
-fn ctx(ms: u64) -> Context {
+fn ctx(ms: u64) -> Context<'static> {
     Context {
         unique: 1,
         uid: 0,
@@ -22,6 +22,7 @@ fn ctx(ms: u64) -> Context {
         pid: 1,
         supp_gid: None,
         now: Instant::from_millis(ms),
+        security: None,
     }
 }
 

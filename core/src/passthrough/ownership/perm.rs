@@ -114,7 +114,7 @@ mod tests {
     use super::*;
     use crate::time::Instant;
 
-    fn ctx(uid: u32, gid: u32) -> Context {
+    fn ctx(uid: u32, gid: u32) -> Context<'static> {
         Context {
             unique: 1,
             uid,
@@ -122,6 +122,7 @@ mod tests {
             pid: 1,
             supp_gid: None,
             now: Instant::ZERO,
+            security: None,
         }
     }
 

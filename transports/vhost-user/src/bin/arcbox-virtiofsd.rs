@@ -122,6 +122,7 @@ fn run(args: &Args) -> Result<(), Error> {
         writeback_cache: args.writeback,
         killpriv_v2: args.killpriv_v2(),
         posix_acl: args.posix_acl,
+        security_label: args.security_label,
         ownership,
         ..PassthroughConfig::for_mode(args.cache, Duration::from_secs(1))
     };
