@@ -16,6 +16,8 @@ mount -t devtmpfs devtmpfs /dev
 
 mode=test
 scale=1
+tags=""
+rounds=3
 xattr=1
 lockwait=0
 for arg in $(cat /proc/cmdline); do
@@ -24,6 +26,8 @@ for arg in $(cat /proc/cmdline); do
         arcbox.xattr=*) xattr=${arg#arcbox.xattr=} ;;
         arcbox.scale=*) scale=${arg#arcbox.scale=} ;;
         arcbox.lockwait=*) lockwait=${arg#arcbox.lockwait=} ;;
+        arcbox.tags=*) tags=$(echo "${arg#arcbox.tags=}" | tr , ' ') ;;
+        arcbox.rounds=*) rounds=${arg#arcbox.rounds=} ;;
     esac
 done
 
@@ -48,6 +52,58 @@ for m in $(cat /modules.list); do
 done
 
 # The driver probes asynchronously; give the device a moment to appear.
+# compare: one virtio-fs device per daemon (tags from the command line),
+# each mounted at /mnt/<tag>; the same workloads run on each in turn,
+# round after round, the order rotating (bench/guest/compare.sh).
+run_compare() {
+    for t in $tags; do
+        mkdir -p /mnt/$t
+        tries=0
+        until mount -t virtiofs $t /mnt/$t 2>/tmp/mount.err; do
+            tries=$((tries + 1))
+            if [ $tries -ge 20 ]; then
+                result mount-$t FAIL "$(cat /tmp/mount.err)"
+                finish
+            fi
+            sleep 0.5
+        done
+    done
+    result mount PASS
+    n=$((scale * 1000))
+    r=1
+    while [ $r -le $rounds ]; do
+        # Rotate: round r starts with tag number r mod the count.
+        set -- $tags
+        k=$(( (r - 1) % $# ))
+        while [ $k -gt 0 ]; do t=$1; shift; set -- "$@" $t; k=$((k - 1)); done
+        for t in "$@"; do
+            B=/mnt/$t/bench
+            tag() { sed "s/^ARCBOX-BENCH /ARCBOX-CMP $t $r /"; }
+            # Cold guest caches for every daemon's turn; fresh missing names
+            # per round, so a first miss is a first miss on the server too.
+            sync
+            echo 3 > /proc/sys/vm/drop_caches
+            $P storm $B/storm$r $n | tag
+            $P stat $B/tree 100 $((n * 4)) | tag
+            $P create $B/scratch $((n / 2)) | tag
+            $P readdir $B/tree $((n / 10)) | tag
+            $P seqwrite $B/scratch/seq.bin $((32 * scale)) | tag
+            echo 3 > /proc/sys/vm/drop_caches
+            $P seqread $B/scratch/seq.bin | tag
+            rm -f $B/scratch/seq.bin
+        done
+        r=$((r + 1))
+    done
+    for t in $tags; do umount /mnt/$t || result umount-$t FAIL; done
+    result umount PASS
+}
+
+if [ "$mode" = compare ]; then
+    P=/bin/arcbox-probe
+    run_compare
+    finish
+fi
+
 tries=0
 until mount -t virtiofs arcbox /mnt 2>/tmp/mount.err; do
     tries=$((tries + 1))

@@ -1,0 +1,151 @@
+#!/bin/bash
+# Several virtio-fs daemons in ONE Linux guest (QEMU TCG, vhost-user-fs-pci):
+# each daemon serves its own copy of the benchmark share on its own device,
+# and the guest (tests/guest/init.sh, mode compare) runs the benchmark
+# workloads (missing-name lookup storm, stat, create+unlink, readdir,
+# sequential write and read) on each mount in turn, ROUNDS rounds, the order
+# rotating every round. Same guest, same boot, interleaved: the boot-to-boot
+# speed differences of a TCG guest (±20 % here) cancel out.
+#
+# Prints, per workload, each daemon's median µs/op over the rounds (MiB/s for
+# the sequential rows) and, for every daemon after the first, the ratio
+# first / that daemon of the medians and the median of the per-round ratios
+# (below 1: the first daemon is faster), as a markdown table.
+#
+# Usage: bench/guest/compare.sh [--rounds N] [--scale N] [--cache MODE] [--smp N] PRESET|NAME=CMD...
+#   PRESET sandbox: arcbox-virtiofsd with its defaults (--sandbox namespace
+#          --seccomp kill) vs --sandbox none --seccomp none.
+#   PRESET anchors: arcbox-virtiofsd vs the Rust virtiofsd vs QEMU's C
+#          virtiofsd (those installed), each with --thread-pool-size as given
+#          by $ARCBOX_POOL / $RUST_POOL (default: each daemon's default).
+#   NAME=CMD: a daemon command line; @SOCK@ and @SHARE@ are replaced by its
+#          socket and share, @CACHE@ by the cache mode.
+#   arcbox-virtiofsd is built in release first unless $ARCBOX_VIRTIOFSD names one.
+set -u
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+gk=$repo/tests/guest
+rounds=3
+scale=1
+cache=auto
+smp=1
+specs=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) rounds=${2:?}; shift 2 ;;
+        --scale) scale=${2:?}; shift 2 ;;
+        --cache) cache=${2:?}; shift 2 ;;
+        --smp) smp=${2:?}; shift 2 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        *) specs+=("$1"); shift ;;
+    esac
+done
+[ ${#specs[@]} -gt 0 ] || { echo "compare: name a preset or NAME=CMD daemons" >&2; exit 2; }
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
+if [ -z "${ARCBOX_VIRTIOFSD:-}" ]; then
+    cargo build --release -q -p arcbox-fs-vhost-user --bin arcbox-virtiofsd -j 2 || exit 1
+    ARCBOX_VIRTIOFSD=$CARGO_TARGET_DIR/release/arcbox-virtiofsd
+fi
+A=$ARCBOX_VIRTIOFSD
+rust_bin=$(command -v virtiofsd || echo "$HOME/.cargo/bin/virtiofsd")
+names=()
+cmds=()
+add() { names+=("$1"); cmds+=("$2"); }
+for s in "${specs[@]}"; do
+    case "$s" in
+        sandbox)
+            add hardened "$A --socket-path=@SOCK@ --shared-dir=@SHARE@ --cache=@CACHE@ --xattr --log-level=warn"
+            add none "$A --socket-path=@SOCK@ --shared-dir=@SHARE@ --cache=@CACHE@ --xattr --log-level=warn --sandbox none --seccomp none" ;;
+        anchors)
+            add arcbox "$A --socket-path=@SOCK@ --shared-dir=@SHARE@ --cache=@CACHE@ --xattr --log-level=warn ${ARCBOX_POOL:+--thread-pool-size=$ARCBOX_POOL}"
+            [ -x "$rust_bin" ] && add virtiofsd "$rust_bin --socket-path=@SOCK@ --shared-dir=@SHARE@ --cache=@CACHE@ --xattr --sandbox=none --log-level=warn ${RUST_POOL:+--thread-pool-size=$RUST_POOL}"
+            [ -x /usr/lib/qemu/virtiofsd ] && add virtiofsd-c "/usr/lib/qemu/virtiofsd --socket-path=@SOCK@ -o source=@SHARE@ -o cache=@CCACHE@ -o xattr -o sandbox=chroot -o log_level=warn" ;;
+        *=*) add "${s%%=*}" "${s#*=}" ;;
+        *) echo "compare: unknown preset $s" >&2; exit 2 ;;
+    esac
+done
+command -v qemu-system-x86_64 >/dev/null || { echo "compare: qemu-system-x86_64 missing" >&2; exit 3; }
+cache_dir=${ARCBOX_GUEST_CACHE:-$repo/target/guest-cache}
+mkdir -p "$cache_dir"
+kdir=$("$gk/fetch-kernel.sh" "$cache_dir" 6.1 | sed -n 's/^KERNEL_DIR=//p')
+[ -n "$kdir" ] || { echo "compare: kernel fetch failed" >&2; exit 1; }
+initrd=$cache_dir/initramfs-6.1.cpio.gz
+"$gk/build-initramfs.sh" "$kdir" "$initrd" 2>/dev/null || { echo "compare: initramfs build failed" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/arcbox-compare.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ccache=$cache
+[ "$cache" = never ] && ccache=none
+devs=()
+tags=()
+for i in "${!names[@]}"; do
+    share=$work/share$i
+    mkdir -p "$share/bench/tree" "$share/bench/scratch"
+    for f in $(seq 0 99); do echo "$f" > "$share/bench/tree/f$f"; done
+    for r in $(seq 1 "$rounds"); do mkdir "$share/bench/storm$r"; done
+    cmd=${cmds[$i]//@SOCK@/$work/sock$i}
+    cmd=${cmd//@SHARE@/$share}
+    cmd=${cmd//@CCACHE@/$ccache}
+    cmd=${cmd//@CACHE@/$cache}
+    # shellcheck disable=SC2086 # the command line is word-split on purpose.
+    $cmd >"$work/daemon$i.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -S "$work/sock$i" ] && break; sleep 0.1; done
+    [ -S "$work/sock$i" ] || { echo "compare: ${names[$i]} did not start: $(head -c 300 "$work/daemon$i.log")" >&2; exit 1; }
+    devs+=(-chardev "socket,id=vufs$i,path=$work/sock$i"
+           -device "vhost-user-fs-pci,queue-size=1024,chardev=vufs$i,tag=t$i")
+    tags+=("t$i")
+done
+echo "compare: ${names[*]} in one guest, $rounds rounds, scale $scale, cache $cache" >&2
+timeout 3600 qemu-system-x86_64 -M pc -accel tcg -m 1G -smp "$smp" -nographic -no-reboot -nodefaults \
+    -serial stdio -kernel "$kdir/vmlinuz" -initrd "$initrd" \
+    -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem "${devs[@]}" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 arcbox.mode=compare arcbox.scale=$scale arcbox.rounds=$rounds arcbox.tags=$(IFS=,; echo "${tags[*]}")" \
+    </dev/null 2>&1 | tr -d '\r' | grep -ao 'ARCBOX-[A-Z]*.*' >"$work/results.txt"
+grep -q '^ARCBOX-DONE' "$work/results.txt" || { echo "compare: the guest did not finish:" >&2; tail -n 5 "$work/results.txt" >&2; exit 1; }
+grep '^ARCBOX-RESULT .* FAIL' "$work/results.txt" >&2 && exit 1
+
+# ARCBOX-CMP <tag> <round> <workload> ops=N ns=T bytes=B → "i round workload value"
+# (value: µs per op, or MiB/s for seq-*).
+awk '/^ARCBOX-CMP/ { i = substr($2, 2); split($5, o, "="); split($6, t, "="); split($7, b, "=");
+    if ($4 ~ /^seq/) v = (t[2] > 0) ? b[2] / 1048576 / (t[2] / 1e9) : 0;
+    else v = (o[2] > 0) ? t[2] / o[2] / 1000 : 0;
+    printf "%s %s %s %.3f\n", i, $3, $4, v }' "$work/results.txt" >"$work/all.txt"
+
+med() { sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.3f", a[int((NR+1)/2)]; else printf "-"}'; }
+hdr="| workload (unit) |"
+sep="|---|"
+for n in "${names[@]}"; do hdr="$hdr $n |"; sep="$sep---|"; done
+for n in "${names[@]:1}"; do hdr="$hdr ${names[0]} / $n (medians; per-round) |"; sep="$sep---|"; done
+echo "$hdr"
+echo "$sep"
+for w in $(awk '{print $3}' "$work/all.txt" | awk '!seen[$0]++'); do
+    unit="µs/op"
+    case "$w" in seq*) unit="MiB/s" ;; esac
+    row="| $w ($unit) |"
+    m0=""
+    for i in "${!names[@]}"; do
+        m=$(awk -v i="$i" -v w="$w" '$1 == i && $3 == w {print $4}' "$work/all.txt" | med)
+        [ "$i" = 0 ] && m0=$m
+        row="$row $m |"
+    done
+    for i in "${!names[@]}"; do
+        [ "$i" = 0 ] && continue
+        m=$(awk -v i="$i" -v w="$w" '$1 == i && $3 == w {print $4}' "$work/all.txt" | med)
+        # Time ratios for µs/op, inverse for MiB/s: below 1 = the first is faster.
+        pr=$(awk -v i="$i" -v w="$w" -v seq="${w#seq}" '$3 == w { if ($1 == 0) a[$2] = $4; if ($1 == i) b[$2] = $4 }
+            END { for (r in a) if ((r in b) && a[r] > 0 && b[r] > 0) print (seq != w) ? b[r] / a[r] : a[r] / b[r] }' "$work/all.txt" | med)
+        if [ "${w#seq}" != "$w" ]; then
+            mr=$(awk -v a="$m0" -v b="$m" 'BEGIN { if (a > 0) printf "%.3f", b / a; else printf "-" }')
+        else
+            mr=$(awk -v a="$m0" -v b="$m" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "-" }')
+        fi
+        row="$row $mr; $pr |"
+    done
+    echo "$row"
+done
