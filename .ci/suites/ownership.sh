@@ -200,11 +200,10 @@ comm -23 <(failing "$work/pjd-host.log") <(failing "$work/pjd-xattr.log") >"$wor
 echo "failing only under xattr: $(tr '\n' ' ' <"$work/only-xattr")"
 echo "failing only under host: $(tr '\n' ' ' <"$work/only-host")"
 # Allowed, each listed in the README: the cases that need a real device node
-# (the expected difference), and the known, not yet fixed, difference below.
+# (the expected difference).
 cat >"$work/known" <<'KNOWN'
 mknod::device_files::block
 mknod::device_files::char
-posix_fallocate::affected_only_create_flags
 KNOWN
 bad=$(grep -v -x -F -f "$work/known" "$work/only-xattr" | tr '\n' ' ')
 [ -z "$bad" ]

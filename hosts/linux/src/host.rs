@@ -608,11 +608,15 @@ impl Host for LinuxHost {
             if kill != 0 {
                 set_mode(&fd, file, m & !kill & mode::S_IALLUGO)?;
             }
-            match rustix::fs::removexattr(
-                ProcFdPath::new(fd.as_fd()).path(),
-                XATTR_SECURITY_CAPABILITY,
-            ) {
+            let path = ProcFdPath::new(fd.as_fd());
+            match rustix::fs::removexattr(path.path(), XATTR_SECURITY_CAPABILITY) {
                 Ok(()) | Err(rustix::io::Errno::NODATA) | Err(rustix::io::Errno::OPNOTSUPP) => {}
+                // Without CAP_SETFCAP (an unprivileged daemon) removing
+                // security.capability is refused whether or not the file
+                // has one: only a capability actually there is an error.
+                Err(rustix::io::Errno::PERM)
+                    if rustix::fs::getxattr(path.path(), XATTR_SECURITY_CAPABILITY, &mut [0u8; 0][..])
+                        == Err(rustix::io::Errno::NODATA) => {}
                 Err(e) => return Err(wire(e)),
             }
         }
