@@ -5,6 +5,7 @@
 
 use arcbox_fs::passthrough::{CacheMode, Ownership};
 use arcbox_fs_daemon::sandbox::{IdMap, SandboxMode};
+use arcbox_fs_linux::WatchMode;
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -152,6 +153,14 @@ pub struct Args {
     /// Caching policy: never, metadata, auto or always.
     #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_cache)]
     pub cache: CacheMode,
+
+    /// How changes other processes make to the share are noticed (the
+    /// server's caches of them dropped): auto (one fanotify mark on the
+    /// share's file system where the daemon has CAP_SYS_ADMIN, else
+    /// inotify), fanotify (fail if impossible), inotify (a bounded set of
+    /// per-directory watches) or none.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = WatchMode::parse)]
+    pub watch: WatchMode,
 
     /// Let the guest mmap files opened in direct-I/O mode (cache=never).
     #[arg(long)]
