@@ -102,9 +102,9 @@ pub struct Args {
     #[arg(long)]
     pub print_capabilities: bool,
 
-    /// Worker threads per queue, completing requests out of order (a
-    /// SETLKW waits on a thread of its own); 0 (the default) serves each
-    /// queue in order on the thread its kicks wake.
+    /// Worker threads per queue, completing requests out of order; 0 (the
+    /// default) serves each queue in order on the thread its kicks wake.
+    /// Either way a SETLKW waits on a thread of its own (the queue goes on).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub thread_pool_size: usize,
 
