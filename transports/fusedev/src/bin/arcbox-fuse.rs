@@ -411,11 +411,8 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
     };
     st.watch.configure(&mut hcfg);
     let host = LinuxHost::with_config(&args.src, hcfg).map_err(share_err)?;
-    // Which watcher runs, once, at the default level (warn) and above.
+    // `--watch fanotify` that cannot run fails here, before the mount.
     let watching = st.watch.outcome(&host)?;
-    if log::max_level() >= log::LevelFilter::Warn {
-        eprintln!("arcbox-fuse: {watching}");
-    }
     let backing = FuseBacking::new();
     let kp = passthrough_wanted(st.passthrough, &st.pcfg)?;
     let mut fs = PassthroughFs::new(host, st.pcfg).map_err(share_err)?;
@@ -435,6 +432,11 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
     };
     let set = termination_signals();
     let session = Session::mount(fs, &args.mnt, &opts, config)?;
+    // Which watcher runs: once, when mounted (errors stay one line), at the
+    // default level (warn) and above.
+    if log::max_level() >= log::LevelFilter::Warn {
+        eprintln!("arcbox-fuse: {watching}");
+    }
     backing.attach(session.device());
     let running = session
         .with_stale_attrs(Box::new(|fs, report| fs.take_stale_attrs(report)))
