@@ -82,6 +82,10 @@ struct QueueSlot {
     worker: Option<JoinHandle<()>>,
     /// The queue's pool (of no workers when the thread pool size is 0).
     pool: Option<Arc<WorkerPool>>,
+    /// Pools replaced on a new memory table while requests (waiting locks)
+    /// were still in flight on them: paused, finishing those requests on
+    /// the old table; stopping the queue cancels and drains them too.
+    retired: Vec<Arc<WorkerPool>>,
 }
 
 impl QueueSlot {
@@ -98,6 +102,30 @@ impl QueueSlot {
         // joins the workers once the queue is drained.
         if let Some(p) = self.pool.take() {
             p.shutdown();
+        }
+        for p in self.retired.drain(..) {
+            p.shutdown();
+        }
+        self.stop = Arc::new(AtomicBool::new(false));
+    }
+
+    /// Stops the kick thread and retires the pool without cancelling what
+    /// it still serves (a new memory table: a waiting lock goes on waiting
+    /// and completes on the table it was popped from).
+    fn retire_worker(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(k) = &self.kick {
+            let _ = (&**k).write(&1u64.to_ne_bytes());
+        }
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+        self.retired.retain(|p| p.inflight() != 0);
+        if let Some(p) = self.pool.take() {
+            p.pause();
+            if p.inflight() != 0 {
+                self.retired.push(p);
+            }
         }
         self.stop = Arc::new(AtomicBool::new(false));
     }
@@ -186,13 +214,12 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserFsBackend<F, Q> {
         self.pool_size = n;
     }
 
-    /// Requests popped from queue `index` and not yet completed by its
-    /// workers (0 without a pool).
+    /// Requests popped from queue `index` and not yet completed (by its
+    /// pool, or by pools retired on a new memory table).
     pub fn inflight(&self, index: u16) -> usize {
-        self.slots
-            .get(usize::from(index))
-            .and_then(|s| s.pool.as_ref())
-            .map_or(0, |p| p.inflight())
+        self.slots.get(usize::from(index)).map_or(0, |s| {
+            s.pool.iter().chain(&s.retired).map(|p| p.inflight()).sum()
+        })
     }
 
     /// The dispatcher (for its negotiated state).
@@ -335,13 +362,14 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserFsBackend<F, Q> {
         Ok(())
     }
 
-    /// The memory table changed: the queues restart on the new table (a
-    /// pool serves one table; waiting locks are cancelled, EINTR).
+    /// The memory table changed: the queues restart on a new pool over the
+    /// new table (a pool serves one table); requests still in flight on the
+    /// old one (waiting locks) finish there, uncancelled.
     fn restart_pools(&mut self) -> Result<()> {
         for i in 0..Q {
             let slot = &mut self.slots[i];
             if slot.pool.is_some() {
-                slot.stop_worker();
+                slot.retire_worker();
                 self.start_worker(u16::try_from(i).map_err(|_| Error::InvalidParam)?)?;
             }
         }

@@ -476,3 +476,34 @@ fn pool_size_0_a_device_reset_cancels_a_waiting_lock_and_drains() {
         -(Errno::EINTR.to_wire().abs())
     );
 }
+
+#[test]
+fn pool_size_0_a_new_memory_table_leaves_a_waiting_lock_waiting_and_serves_on() {
+    let (mut b, mut d, replies) = inline_lock_then_getattr();
+    b.set_mem_table(
+        &[VhostUserMemoryRegion::new(0, MEM, USER, 0)],
+        vec![d.mem.try_clone().unwrap()],
+        None,
+    )
+    .unwrap();
+    // Not cancelled: still waiting, and the queue serves on the new table.
+    assert_eq!(b.dispatcher().fs().waiting.load(Ordering::SeqCst), 1);
+    assert!(!b.dispatcher().fs().cancelled.load(Ordering::SeqCst));
+    assert_eq!(b.inflight(1), 1);
+    let ga = d.chain(6, &request(Opcode::GETATTR, 5, ROOT_ID, &[0u8; 16]), 256);
+    d.publish(6);
+    d.kick();
+    d.wait_used(3, "GETATTR after a new memory table, a lock waiting");
+    assert_eq!(d.used(2).0, 6);
+    assert_eq!(d.reply(ga, d.used(2).1).error, 0);
+    // Stopping the ring cancels the lock popped under the old table too.
+    assert_eq!({ b.get_vring_base(1).unwrap().num }, 4);
+    assert_eq!(d.used_idx(), 4);
+    assert_eq!(b.inflight(1), 0);
+    let (id, len) = d.used(3);
+    assert_eq!(id, 2);
+    assert_eq!(
+        d.reply(replies[1], len).error,
+        -(Errno::EINTR.to_wire().abs())
+    );
+}

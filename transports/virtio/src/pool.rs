@@ -285,6 +285,14 @@ impl WorkerPool {
         self.wait_idle();
     }
 
+    /// Stops popping for good, as [`shutdown`](Self::shutdown), but returns
+    /// at once: requests in flight (a waiting lock) go on and complete.
+    pub fn pause(&self) {
+        self.ctl.paused.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `Worker::serve_one`, as in `reset`.
+        fence(Ordering::SeqCst);
+    }
+
     /// Requests popped and not yet completed.
     pub fn inflight(&self) -> usize {
         self.inflight.count()
