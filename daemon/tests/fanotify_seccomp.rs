@@ -2,13 +2,15 @@
 //! group and its mark are made before the filter is installed, and reading
 //! its events afterwards needs no call outside the allow-list. In a forked
 //! child: a `LinuxHost` with fanotify holds a file, installs the `kill`
-//! filter, then drains the change this (other) process makes to the file.
-//! Needs root (fanotify needs `CAP_SYS_ADMIN`); skips loudly without.
+//! filter, then drains the change this (other) process makes to the file;
+//! once without a sandbox, once inside the namespace sandbox (a new PID
+//! namespace: the daemon is pid 1 there, a host writer reads as pid 0), as
+//! `arcbox-virtiofsd` runs. Needs root (fanotify needs `CAP_SYS_ADMIN`); skips loudly without.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use arcbox_fs::Name;
 use arcbox_fs::host::{Host, HostChange};
-use arcbox_fs_daemon::seccomp;
+use arcbox_fs_daemon::{sandbox, seccomp};
 use arcbox_fs_linux::{LinuxHost, LinuxHostConfig};
 use std::io::{Read, Write};
 use std::os::fd::FromRawFd;
@@ -27,9 +29,27 @@ fn pipe() -> (std::fs::File, std::fs::File) {
     }
 }
 
-/// The child: exit 0 when the other process's rewrite was reported as
-/// data changed under the `kill` filter; SIGSYS if a call was refused.
-fn child(share: &std::path::Path, mut ready: std::fs::File, mut go: std::fs::File) -> i32 {
+/// The child: exit 0 when its own rewrite was not reported and the other
+/// process's was, as data changed, under the `kill` filter; SIGSYS if a
+/// call was refused.
+fn child(
+    share: &std::path::Path,
+    mut ready: std::fs::File,
+    mut go: std::fs::File,
+    sandboxed: bool,
+) -> i32 {
+    if sandboxed {
+        let cfg = sandbox::SandboxConfig {
+            mode: sandbox::SandboxMode::Namespace,
+            shared_dir: share.to_path_buf(),
+            readonly: false,
+            uid_map: None,
+            gid_map: None,
+        };
+        if sandbox::enter(&cfg).is_err() {
+            return 9;
+        }
+    }
     let cfg = LinuxHostConfig {
         fanotify: true,
         ..LinuxHostConfig::default()
@@ -46,6 +66,16 @@ fn child(share: &std::path::Path, mut ready: std::fs::File, mut go: std::fs::Fil
     let Ok((_f, _)) = host.lookup(&root, Name::new(b"f").unwrap()) else {
         return 13;
     };
+    // The daemon's own change is not reported (its pid, as fanotify shows
+    // it in the daemon's PID namespace).
+    if std::fs::write(share.join("f"), b"own").is_err() {
+        return 18;
+    }
+    let mut own = false;
+    host.drain_changes(&mut |c| own |= matches!(c, HostChange::Data { .. }));
+    if own {
+        return 19;
+    }
     if seccomp::install(seccomp::Violation::Kill).is_err() {
         return 14;
     }
@@ -74,12 +104,24 @@ fn child(share: &std::path::Path, mut ready: std::fs::File, mut go: std::fs::Fil
 
 #[test]
 fn fanotify_events_are_read_under_the_kill_filter() {
+    run(false);
+}
+
+#[test]
+fn fanotify_events_are_read_in_the_namespace_sandbox_under_the_kill_filter() {
+    run(true);
+}
+
+fn run(sandboxed: bool) {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("\n*** SKIPPED fanotify_events_are_read_under_the_kill_filter: needs root ***\n");
+        eprintln!("\n*** SKIPPED fanotify seccomp test: needs root ***\n");
         return;
     }
-    let share = std::env::temp_dir().join(format!("arcbox-fan-seccomp-{}", std::process::id()));
+    let share = std::env::temp_dir().join(format!(
+        "arcbox-fan-seccomp-{}-{sandboxed}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&share);
     std::fs::create_dir_all(&share).unwrap();
     std::fs::write(share.join("f"), b"one").unwrap();
@@ -91,7 +133,7 @@ fn fanotify_events_are_read_under_the_kill_filter() {
     assert!(pid >= 0, "fork");
     if pid == 0 {
         drop((ready_r, go_w));
-        let code = child(&share, ready_w, go_r);
+        let code = child(&share, ready_w, go_r, sandboxed);
         // SAFETY: _exit is always safe.
         unsafe { libc::_exit(code) };
     }
