@@ -424,10 +424,15 @@ errcase "-o max_read=100" "arcbox-fuse: mount option max_read=100: below 4096" "
 out=$(timeout 10 "$bin" "$work/err" "$work/err/mnt" --log-level loud 2>&1)
 [ $? != 0 ] && echo "$out" | grep -q 'unknown log level "loud"'
 check "error: --log-level loud" $? "$(echo "$out" | head -n 1)"
+out=$(timeout 10 "$bin" "$work/err" "$work/err/mnt" --watch kqueue 2>&1)
+[ $? != 0 ] && echo "$out" | grep -q 'unknown watch mode "kqueue"'
+check "error: --watch kqueue" $? "$(echo "$out" | head -n 1)"
 if start loglevel --log-level info; then
     stop loglevel
     grep -q "arcbox-fuse: info: signal 15: unmounting" "$work/loglevel/daemon.log"
     check "--log-level info logs the unmount" $? "$(cat "$work/loglevel/daemon.log")"
+    grep -q "^arcbox-fuse: host changes: " "$work/loglevel/daemon.log"
+    check "the watcher in use is logged (--watch auto)" $? "$(cat "$work/loglevel/daemon.log")"
 else
     check "--log-level info: mount" 1
 fi

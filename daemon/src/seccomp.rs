@@ -112,7 +112,9 @@ pub fn allowed() -> Vec<libc::c_long> {
         libc::SYS_getegid,
         libc::SYS_getresuid,
         libc::SYS_getresgid,
-        // inotify (host change notification).
+        // inotify (host change notification). fanotify (`--watch`) needs
+        // nothing here: its group and mark are made before the filter is
+        // installed, and its events (file ids, no descriptors) are read(2).
         libc::SYS_inotify_init1,
         libc::SYS_inotify_add_watch,
         libc::SYS_inotify_rm_watch,

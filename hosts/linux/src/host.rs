@@ -106,6 +106,41 @@ pub struct LinuxHost {
     root: OwnedFd,
     /// The shared directory, `O_RDONLY` (for `syncfs` of inodes that cannot be opened).
     root_dir: OwnedFd,
+    /// Why the requested fanotify watcher did not start (see
+    /// [`LinuxHost::fanotify_error`]).
+    fanotify_error: Option<FanotifyError>,
+}
+
+/// Why a requested fanotify watcher ([`LinuxHostConfig::fanotify`]) is not
+/// running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FanotifyError {
+    /// Inodes are not held by file handle (`file_handles` off, no
+    /// `CAP_DAC_READ_SEARCH`, or a file system without handles): fanotify
+    /// reports changes by file handle only.
+    NoFileHandles,
+    /// `fanotify_init(2)` or `fanotify_mark(2)` failed with this errno
+    /// (`EPERM`: no `CAP_SYS_ADMIN`; `EINVAL`/`ENODEV`/`EXDEV`/`EOPNOTSUPP`:
+    /// the kernel or file system cannot report file ids).
+    Os(i32),
+}
+
+impl core::fmt::Display for FanotifyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FanotifyError::NoFileHandles => {
+                f.write_str("inodes are not held by file handle (fanotify reports file handles)")
+            }
+            FanotifyError::Os(libc::EPERM) => {
+                f.write_str("fanotify needs CAP_SYS_ADMIN (fanotify_init: EPERM)")
+            }
+            FanotifyError::Os(n) => {
+                let e = std::io::Error::from_raw_os_error(*n).to_string();
+                let e = e.split(" (os error").next().unwrap_or(&e).to_owned();
+                write!(f, "a file-system-wide fanotify mark failed: {e}")
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for LinuxHost {
@@ -176,10 +211,13 @@ impl LinuxHost {
                 .unwrap_or(usize::MAX)
                 .clamp(16, 16384)
         });
-        let fanotify = if config.watch && config.fanotify && handles {
-            Fanotify::new(root_dir.as_fd()).ok()
-        } else {
-            None
+        let (fanotify, fanotify_error) = match (config.watch && config.fanotify, handles) {
+            (false, _) => (None, None),
+            (true, false) => (None, Some(FanotifyError::NoFileHandles)),
+            (true, true) => match Fanotify::new(root_dir.as_fd()) {
+                Ok(f) => (Some(f), None),
+                Err(e) => (None, Some(FanotifyError::Os(e.raw_os_error()))),
+            },
         };
         // With fanotify, inotify watches only directories of other file
         // systems mounted inside the share (the mark covers one file system).
@@ -205,6 +243,7 @@ impl LinuxHost {
             shared,
             root,
             root_dir,
+            fanotify_error,
         })
     }
 
@@ -239,6 +278,12 @@ impl LinuxHost {
     /// mark (else with bounded inotify watches, or not at all).
     pub fn uses_fanotify(&self) -> bool {
         self.shared.fanotify.is_some()
+    }
+
+    /// Why the fanotify watcher asked for ([`LinuxHostConfig::fanotify`])
+    /// is not running (`None` when it runs or was not asked for).
+    pub fn fanotify_error(&self) -> Option<FanotifyError> {
+        self.fanotify_error
     }
 
     /// Number of held inodes whose fanotify events are reported.

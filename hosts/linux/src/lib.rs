@@ -86,12 +86,14 @@ mod stat;
 mod sys;
 mod vectored;
 mod watch;
+mod watchmode;
 
 pub use clock::monotonic_now;
 pub use dir::Dir;
 pub use file::File;
-pub use host::{LinuxHost, LinuxHostConfig};
+pub use host::{FanotifyError, LinuxHost, LinuxHostConfig};
 pub use inode::Inode;
 pub use rlimit::raise_nofile_limit;
 pub use sigdump::{SIGUSR1, SignalDump, dump_on_signal};
 pub use watch::DEFAULT_WATCH_CAP;
+pub use watchmode::WatchMode;

@@ -5,6 +5,7 @@
 
 use arcbox_fs::passthrough::{CacheMode, Ownership};
 use arcbox_fs_daemon::sandbox::{IdMap, SandboxMode};
+use arcbox_fs_linux::WatchMode;
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -101,9 +102,9 @@ pub struct Args {
     #[arg(long)]
     pub print_capabilities: bool,
 
-    /// Worker threads per queue, completing requests out of order (a
-    /// SETLKW waits on a thread of its own); 0 (the default) serves each
-    /// queue in order on the thread its kicks wake.
+    /// Worker threads per queue, completing requests out of order; 0 (the
+    /// default) serves each queue in order on the thread its kicks wake.
+    /// Either way a SETLKW waits on a thread of its own (the queue goes on).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub thread_pool_size: usize,
 
@@ -152,6 +153,14 @@ pub struct Args {
     /// Caching policy: never, metadata, auto or always.
     #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_cache)]
     pub cache: CacheMode,
+
+    /// How changes other processes make to the share are noticed (the
+    /// server's caches of them dropped): auto (one fanotify mark on the
+    /// share's file system where the daemon has CAP_SYS_ADMIN, else
+    /// inotify), fanotify (fail if impossible), inotify (a bounded set of
+    /// per-directory watches) or none.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = WatchMode::parse)]
+    pub watch: WatchMode,
 
     /// Let the guest mmap files opened in direct-I/O mode (cache=never).
     #[arg(long)]

@@ -4,20 +4,22 @@
 //! chain code serves the rings in the shared guest memory.
 //!
 //! Each queue gets a thread once the frontend sends its kick eventfd; it
-//! waits on the kick. With a thread pool size of 0 (the default) that thread
-//! serves the queue itself, in order, through the FUSE dispatcher and
-//! signals the call eventfd. With a pool size N > 0
-//! ([`VhostUserFsBackend::set_thread_pool_size`]) each queue gets its own
-//! [`WorkerPool`] of N workers (the virtio crate's pool, the same one an
-//! in-process VMM uses): the kick thread only notifies the pool, the workers
-//! complete requests out of order, a SETLKW waits on a thread of its own and
+//! waits on the kick and notifies the queue's [`WorkerPool`] (the virtio
+//! crate's pool, the same one an in-process VMM uses). With a thread pool
+//! size of 0 (the default) it is a pool of no workers
+//! ([`WorkerPool::start_inline`]): the kick thread serves the queue itself,
+//! in order, through the FUSE dispatcher and signals the call eventfd once
+//! per batch. With a pool size N > 0
+//! ([`VhostUserFsBackend::set_thread_pool_size`]) N workers complete
+//! requests out of order. Either way a SETLKW waits on a thread of its own
+//! (a waiting lock never stalls its queue; an INTERRUPT cancels it) and
 //! `GET_VRING_BASE` / a device reset cancel waiting locks and drain the
 //! queue before answering. The hiprio queue (0) is served like the request
 //! queues (FORGETs must not pile up).
 
 use crate::memory::{MappedRegion, MemoryMap, RegionSpec};
 use arcbox_fs::passthrough::FsConfig;
-use arcbox_fs::{FileSystem, FuseDispatcher, Instant};
+use arcbox_fs::{FileSystem, FuseDispatcher};
 use arcbox_fs_virtio::device::VIRTIO_F_EVENT_IDX;
 use arcbox_fs_virtio::device::VIRTIO_F_INDIRECT_DESC;
 use arcbox_fs_virtio::fs::NeedsInterrupt;
@@ -54,10 +56,6 @@ struct Shared<F, const Q: usize> {
 }
 
 impl<F: FileSystem, const Q: usize> Shared<F, Q> {
-    fn now(&self) -> Instant {
-        Instant::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
-    }
-
     fn memory(&self) -> Arc<MemoryMap> {
         match self.memory.read() {
             Ok(m) => m.clone(),
@@ -82,8 +80,12 @@ struct QueueSlot {
     enabled: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
-    /// The queue's workers when the thread pool size is not 0.
+    /// The queue's pool (of no workers when the thread pool size is 0).
     pool: Option<Arc<WorkerPool>>,
+    /// Pools replaced on a new memory table while requests (waiting locks)
+    /// were still in flight on them: paused, finishing those requests on
+    /// the old table; stopping the queue cancels and drains them too.
+    retired: Vec<Arc<WorkerPool>>,
 }
 
 impl QueueSlot {
@@ -100,6 +102,30 @@ impl QueueSlot {
         // joins the workers once the queue is drained.
         if let Some(p) = self.pool.take() {
             p.shutdown();
+        }
+        for p in self.retired.drain(..) {
+            p.shutdown();
+        }
+        self.stop = Arc::new(AtomicBool::new(false));
+    }
+
+    /// Stops the kick thread and retires the pool without cancelling what
+    /// it still serves (a new memory table: a waiting lock goes on waiting
+    /// and completes on the table it was popped from).
+    fn retire_worker(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(k) = &self.kick {
+            let _ = (&**k).write(&1u64.to_ne_bytes());
+        }
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+        self.retired.retain(|p| p.inflight() != 0);
+        if let Some(p) = self.pool.take() {
+            p.pause();
+            if p.inflight() != 0 {
+                self.retired.push(p);
+            }
         }
         self.stop = Arc::new(AtomicBool::new(false));
     }
@@ -182,18 +208,18 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserFsBackend<F, Q> {
 
     /// Serves each queue with `n` workers completing requests out of order
     /// (`--thread-pool-size`); 0 (the default) serves each queue in order on
-    /// the thread its kicks wake. Applies to queues started afterwards.
+    /// the thread its kicks wake, a SETLKW on a thread of its own. Applies
+    /// to queues started afterwards.
     pub fn set_thread_pool_size(&mut self, n: usize) {
         self.pool_size = n;
     }
 
-    /// Requests popped from queue `index` and not yet completed by its
-    /// workers (0 without a pool).
+    /// Requests popped from queue `index` and not yet completed (by its
+    /// pool, or by pools retired on a new memory table).
     pub fn inflight(&self, index: u16) -> usize {
-        self.slots
-            .get(usize::from(index))
-            .and_then(|s| s.pool.as_ref())
-            .map_or(0, |p| p.inflight())
+        self.slots.get(usize::from(index)).map_or(0, |s| {
+            s.pool.iter().chain(&s.retired).map(|p| p.inflight()).sum()
+        })
     }
 
     /// The dispatcher (for its negotiated state).
@@ -292,73 +318,62 @@ impl<F: FileSystem + Send + 'static, const Q: usize> VhostUserFsBackend<F, Q> {
         let enabled = slot.enabled.clone();
         let stop = slot.stop.clone();
         let name = format!("vhost-fs-q{index}");
-        let worker = if self.pool_size == 0 {
-            std::thread::Builder::new().name(name).spawn(move || {
-                wait_kicks(index, &kick, &stop, || {
-                    if enabled.load(Ordering::Acquire) {
-                        serve_inline(&shared, index, &call);
-                    }
-                })
-            })
+        // Size 0: a pool of no workers (the kick thread serves in order, a
+        // SETLKW waits on a thread of its own); else N workers.
+        let pool = if self.pool_size == 0 {
+            WorkerPool::start_inline(
+                shared.device.clone(),
+                shared.memory(),
+                shared.dispatcher.clone(),
+                Arc::new(CallNotifier(call)),
+                shared.epoch,
+            )
         } else {
             let config = FsConfig {
                 num_threads: self.pool_size,
                 ..FsConfig::new("", "")
             };
-            let pool = WorkerPool::start(
+            WorkerPool::start(
                 &config,
                 shared.device.clone(),
                 shared.memory(),
                 shared.dispatcher.clone(),
                 Arc::new(CallNotifier(call)),
             )
-            .map(Arc::new)
             .map_err(|e| {
                 log::error!("queue {index}: cannot start its workers: {e}");
                 Error::BackendInternalError
-            })?;
-            let p = pool.clone();
-            let slot = self.slot(u32::from(index))?;
-            slot.pool = Some(pool);
-            std::thread::Builder::new().name(name).spawn(move || {
+            })?
+        };
+        let pool = Arc::new(pool);
+        let p = pool.clone();
+        self.slot(u32::from(index))?.pool = Some(pool);
+        let worker = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
                 wait_kicks(index, &kick, &stop, || {
                     if enabled.load(Ordering::Acquire) {
                         p.notify(index);
                     }
                 })
             })
-        }
-        .map_err(|_| Error::BackendInternalError)?;
+            .map_err(|_| Error::BackendInternalError)?;
         self.slot(u32::from(index))?.worker = Some(worker);
         Ok(())
     }
 
-    /// The memory table changed: queues served by a pool restart on the new
-    /// table (a pool serves one table; the inline path reads it per kick).
+    /// The memory table changed: the queues restart on a new pool over the
+    /// new table (a pool serves one table); requests still in flight on the
+    /// old one (waiting locks) finish there, uncancelled.
     fn restart_pools(&mut self) -> Result<()> {
         for i in 0..Q {
             let slot = &mut self.slots[i];
             if slot.pool.is_some() {
-                slot.stop_worker();
+                slot.retire_worker();
                 self.start_worker(u16::try_from(i).map_err(|_| Error::InvalidParam)?)?;
             }
         }
         Ok(())
-    }
-}
-
-/// Serves queue `index` in order on this thread and signals the call.
-fn serve_inline<F: FileSystem, const Q: usize>(
-    shared: &Shared<F, Q>,
-    index: u16,
-    call: &Mutex<Option<File>>,
-) {
-    let mem = shared.memory();
-    let irq = shared
-        .device
-        .process_queue(index, &*mem, &shared.dispatcher, shared.now());
-    if irq.any() {
-        signal(call);
     }
 }
 

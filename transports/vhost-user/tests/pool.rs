@@ -1,7 +1,10 @@
 //! `--thread-pool-size`: each queue's worker pool completes requests out of
 //! order, waiting locks (SETLKW) never stall the queue, `GET_VRING_BASE`
 //! cancels them and answers only once the queue is drained, and malformed
-//! chains are refused without stopping the queue. Driven through the
+//! chains are refused without stopping the queue. At size 0 (in order on
+//! the kick thread) a SETLKW still waits on a thread of its own: the
+//! requests behind it are served, INTERRUPT, `GET_VRING_BASE` and a device
+//! reset end the wait. Driven through the
 //! vhost-user request handler over a memfd, as a frontend would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +18,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::FromRawFd;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 use vhost::vhost_user::VhostUserBackendReqHandlerMut;
 use vhost::vhost_user::message::{VhostUserMemoryRegion, VhostUserVringAddrFlags};
@@ -31,11 +34,13 @@ const BUFS: u64 = 0x4000;
 const F_NEXT: u16 = 1;
 const F_WRITE: u16 = 2;
 
-/// A filesystem whose SETLKW waits until `cancel_blocked`.
+/// A filesystem whose SETLKW waits until `cancel_blocked` or an INTERRUPT.
 #[derive(Default)]
 struct LockFs {
     cancelled: AtomicBool,
     waiting: AtomicU32,
+    /// The `unique` of the last INTERRUPT.
+    interrupted: AtomicU64,
 }
 
 impl FileSystem for LockFs {
@@ -64,6 +69,11 @@ impl FileSystem for LockFs {
     }
 
     fn cancel_blocked(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    fn interrupt(&self, _: &Context, unique: u64) {
+        self.interrupted.store(unique, Ordering::SeqCst);
         self.cancelled.store(true, Ordering::SeqCst);
     }
 }
@@ -386,4 +396,114 @@ fn request_queues_limit_the_queues_offered_and_refuse_more() {
     assert_eq!(b.get_queue_num().unwrap(), 2);
     b.set_request_queues(1000);
     assert_eq!(b.get_queue_num().unwrap(), 17);
+}
+
+/// Pool size 0: INIT, then a SETLKW that waits and a GETATTR behind it on
+/// the same queue; returns once the GETATTR is answered while the lock
+/// still waits (the reply addresses of INIT, SETLKW, GETATTR).
+fn inline_lock_then_getattr() -> (VhostUserFsBackend<LockFs>, Driver, Vec<u64>) {
+    let (b, mut d) = start(0);
+    let init = d.chain(0, &request(Opcode::INIT, 1, 0, &init_body()), 256);
+    let lk = d.chain(2, &request(Opcode::SETLKW, 2, ROOT_ID, &setlkw_body()), 64);
+    let ga = d.chain(4, &request(Opcode::GETATTR, 3, ROOT_ID, &[0u8; 16]), 256);
+    d.publish(0);
+    d.kick();
+    d.wait_used(1, "INIT");
+    d.publish(2);
+    d.publish(4);
+    d.kick();
+    d.wait_used(2, "GETATTR stalled behind a waiting SETLKW at pool size 0");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while b.dispatcher().fs().waiting.load(Ordering::SeqCst) < 1 {
+        assert!(Instant::now() < deadline, "the lock is not waiting");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(d.used_idx(), 2);
+    assert_eq!(d.used(1).0, 4, "the GETATTR completed, not the SETLKW");
+    assert_eq!(d.reply(ga, d.used(1).1).error, 0);
+    assert_eq!(b.inflight(1), 1);
+    (b, d, vec![init, lk, ga])
+}
+
+#[test]
+fn pool_size_0_a_waiting_lock_leaves_the_queue_served_and_get_vring_base_cancels_it() {
+    let (mut b, d, replies) = inline_lock_then_getattr();
+    let state = b.get_vring_base(1).unwrap();
+    assert_eq!({ state.num }, 3);
+    assert_eq!(d.used_idx(), 3);
+    assert_eq!(b.inflight(1), 0);
+    let (id, len) = d.used(2);
+    assert_eq!(id, 2);
+    assert_eq!(
+        d.reply(replies[1], len).error,
+        -(Errno::EINTR.to_wire().abs())
+    );
+}
+
+#[test]
+fn pool_size_0_an_interrupt_behind_a_waiting_lock_ends_it() {
+    let (mut b, mut d, replies) = inline_lock_then_getattr();
+    // The INTERRUPT comes behind the lock on the same queue: served only if
+    // the lock does not hold the queue.
+    let body = 2u64.to_le_bytes();
+    d.chain(6, &request(Opcode::INTERRUPT, 4, 0, &body), 64);
+    d.publish(6);
+    d.kick();
+    d.wait_used(4, "INTERRUPT behind a waiting SETLKW");
+    assert_eq!(b.dispatcher().fs().interrupted.load(Ordering::SeqCst), 2);
+    let lk = (0..4u16)
+        .map(|i| d.used(i))
+        .find(|(id, _)| *id == 2)
+        .expect("the SETLKW completed");
+    assert_eq!(
+        d.reply(replies[1], lk.1).error,
+        -(Errno::EINTR.to_wire().abs())
+    );
+    assert_eq!(b.inflight(1), 0);
+    assert_eq!({ b.get_vring_base(1).unwrap().num }, 4);
+}
+
+#[test]
+fn pool_size_0_a_device_reset_cancels_a_waiting_lock_and_drains() {
+    let (mut b, d, replies) = inline_lock_then_getattr();
+    b.reset_device().unwrap();
+    assert_eq!(d.used_idx(), 3);
+    assert_eq!(b.inflight(1), 0);
+    let (id, len) = d.used(2);
+    assert_eq!(id, 2);
+    assert_eq!(
+        d.reply(replies[1], len).error,
+        -(Errno::EINTR.to_wire().abs())
+    );
+}
+
+#[test]
+fn pool_size_0_a_new_memory_table_leaves_a_waiting_lock_waiting_and_serves_on() {
+    let (mut b, mut d, replies) = inline_lock_then_getattr();
+    b.set_mem_table(
+        &[VhostUserMemoryRegion::new(0, MEM, USER, 0)],
+        vec![d.mem.try_clone().unwrap()],
+        None,
+    )
+    .unwrap();
+    // Not cancelled: still waiting, and the queue serves on the new table.
+    assert_eq!(b.dispatcher().fs().waiting.load(Ordering::SeqCst), 1);
+    assert!(!b.dispatcher().fs().cancelled.load(Ordering::SeqCst));
+    assert_eq!(b.inflight(1), 1);
+    let ga = d.chain(6, &request(Opcode::GETATTR, 5, ROOT_ID, &[0u8; 16]), 256);
+    d.publish(6);
+    d.kick();
+    d.wait_used(3, "GETATTR after a new memory table, a lock waiting");
+    assert_eq!(d.used(2).0, 6);
+    assert_eq!(d.reply(ga, d.used(2).1).error, 0);
+    // Stopping the ring cancels the lock popped under the old table too.
+    assert_eq!({ b.get_vring_base(1).unwrap().num }, 4);
+    assert_eq!(d.used_idx(), 4);
+    assert_eq!(b.inflight(1), 0);
+    let (id, len) = d.used(3);
+    assert_eq!(id, 2);
+    assert_eq!(
+        d.reply(replies[1], len).error,
+        -(Errno::EINTR.to_wire().abs())
+    );
 }

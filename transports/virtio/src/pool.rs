@@ -13,6 +13,12 @@
 //!   wake-up for the vCPU running the request: good for a mostly idle device
 //!   with short requests (LOOKUP, GETATTR); leave it off where a request can
 //!   block for long (lock waits, large I/O on slow storage).
+//! - **No workers** ([`WorkerPool::start_inline`]): every notification is
+//!   served in order on the notifying thread (one interrupt per batch), as
+//!   [`VirtioFsDevice::process_queue`] does, except that a SETLKW still goes
+//!   to a thread of its own: a waiting lock never stalls the queue, and
+//!   [`WorkerPool::shutdown`] / [`WorkerPool::reset`] cancel and drain it as
+//!   with workers (vhost-user's `--thread-pool-size 0`).
 //! - **hiprio queue**: queue 0 is served like the request queues, so FORGET,
 //!   BATCH_FORGET and INTERRUPT are never left in the ring (the field's
 //!   "FORGETs never processed" bug).
@@ -68,6 +74,8 @@ struct Control {
     inline_busy: AtomicBool,
     /// SETLKW requests served on threads of their own now.
     lock_threads: AtomicUsize,
+    /// No workers: `notify` serves every available chain inline.
+    no_workers: bool,
 }
 
 /// Most SETLKW requests served on threads of their own at once.
@@ -114,11 +122,60 @@ impl WorkerPool {
         F: FileSystem + Send + 'static,
         N: Notifier,
     {
+        let (pool, worker) = Self::build(
+            device,
+            mem,
+            dispatcher,
+            notifier,
+            std::time::Instant::now(),
+            false,
+        );
+        pool.spawn_workers(config.num_threads.max(1), &worker)
+    }
+
+    /// A pool of no workers: [`notify`](Self::notify) serves every chain
+    /// the queue has, in order, on the calling thread and signals once per
+    /// batch; a SETLKW is handed to a thread of its own (as with workers), so
+    /// a waiting lock never blocks the requests behind it, an INTERRUPT
+    /// cancels it, and [`shutdown`](Self::shutdown) / [`reset`](Self::reset)
+    /// cancel and drain it. Request times count from `epoch` (the `now`
+    /// given to the dispatcher). Starts no thread.
+    pub fn start_inline<const Q: usize, M, F, N>(
+        device: Arc<VirtioFsDevice<Q>>,
+        mem: Arc<M>,
+        dispatcher: Arc<FuseDispatcher<F>>,
+        notifier: Arc<N>,
+        epoch: std::time::Instant,
+    ) -> WorkerPool
+    where
+        M: GuestMemory + Send + 'static,
+        F: FileSystem + Send + 'static,
+        N: Notifier,
+    {
+        Self::build(device, mem, dispatcher, notifier, epoch, true).0
+    }
+
+    /// The pool without its worker threads, and the worker they would run.
+    fn build<const Q: usize, M, F, N>(
+        device: Arc<VirtioFsDevice<Q>>,
+        mem: Arc<M>,
+        dispatcher: Arc<FuseDispatcher<F>>,
+        notifier: Arc<N>,
+        epoch: std::time::Instant,
+        no_workers: bool,
+    ) -> (WorkerPool, Worker<Q, M, F, N>)
+    where
+        M: GuestMemory + Send + 'static,
+        F: FileSystem + Send + 'static,
+        N: Notifier,
+    {
         let (tx, rx) = channel();
         let rx = Arc::new(Mutex::new(rx));
         let inflight = Arc::new(Inflight::new());
-        let ctl = Arc::new(Control::default());
-        let epoch = std::time::Instant::now();
+        let ctl = Arc::new(Control {
+            no_workers,
+            ..Control::default()
+        });
         let d = dispatcher.clone();
         let cancel: Box<dyn Fn() + Send + Sync> = Box::new(move || d.fs().cancel_blocked());
         let worker = Worker {
@@ -132,32 +189,57 @@ impl WorkerPool {
             tx: tx.clone(),
             epoch,
         };
-        let inline_worker = worker.clone();
-        let mut pool = WorkerPool {
+        let w = worker.clone();
+        let inline: Box<dyn Fn(u16) + Send + Sync> = if no_workers {
+            Box::new(move |q| w.serve_all(q))
+        } else {
+            Box::new(move |q| w.serve_inline(q))
+        };
+        let pool = WorkerPool {
             tx,
             threads: Vec::new(),
             inflight,
             ctl,
-            inline: Box::new(move |q| inline_worker.serve_inline(q)),
+            inline,
             cancel,
         };
-        for i in 0..config.num_threads.max(1) {
+        (pool, worker)
+    }
+
+    /// Starts `n` workers running `worker`.
+    fn spawn_workers<const Q: usize, M, F, N>(
+        mut self,
+        n: usize,
+        worker: &Worker<Q, M, F, N>,
+    ) -> std::io::Result<WorkerPool>
+    where
+        M: GuestMemory + Send + 'static,
+        F: FileSystem + Send + 'static,
+        N: Notifier,
+    {
+        for i in 0..n {
             let w = worker.clone();
             let t = std::thread::Builder::new()
                 .name(std::format!("virtiofs-{i}"))
                 .spawn(move || w.run());
             match t {
-                Ok(t) => pool.threads.push(t),
+                Ok(t) => self.threads.push(t),
                 // Dropping the pool stops the workers already started.
                 Err(e) => return Err(e),
             }
         }
-        Ok(pool)
+        Ok(self)
     }
 
     /// The driver notified `queue`: a worker serves it, or this thread does
-    /// when the inline fast path is on and nothing is in flight.
+    /// when the inline fast path is on and nothing is in flight, or (a pool
+    /// of [no workers](Self::start_inline)) this thread serves every chain
+    /// waiting but SETLKW.
     pub fn notify(&self, queue: u16) {
+        if self.ctl.no_workers {
+            (self.inline)(queue);
+            return;
+        }
         if self.ctl.inline_when_idle.load(Ordering::Relaxed)
             && self.inflight.count() == 0
             && !self.ctl.inline_busy.swap(true, Ordering::Acquire)
@@ -201,6 +283,14 @@ impl WorkerPool {
         // Pairs with the fence in `Worker::serve_one`, as in `reset`.
         fence(Ordering::SeqCst);
         self.wait_idle();
+    }
+
+    /// Stops popping for good, as [`shutdown`](Self::shutdown), but returns
+    /// at once: requests in flight (a waiting lock) go on and complete.
+    pub fn pause(&self) {
+        self.ctl.paused.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `Worker::serve_one`, as in `reset`.
+        fence(Ordering::SeqCst);
     }
 
     /// Requests popped and not yet completed.
@@ -280,20 +370,32 @@ where
     }
 
     fn serve(&self, q: u16) {
-        self.serve_one(q, true);
+        self.serve_one(q, true, None);
     }
 
     /// The inline path: one chain here; the workers get the queue only if
     /// more chains are waiting.
     fn serve_inline(&self, q: u16) {
-        if self.serve_one(q, false) && self.device.has_available(q, &*self.mem) {
+        if self.serve_one(q, false, None) && self.device.has_available(q, &*self.mem) {
             let _ = self.tx.send(Job::Serve(q));
         }
     }
 
+    /// A pool without workers: every chain of `q` here, in order (SETLKW on
+    /// its own thread), then one interrupt for the batch.
+    fn serve_all(&self, q: u16) {
+        let mut irq = NeedsInterrupt::default();
+        while self.serve_one(q, false, Some(&mut irq)) {}
+        if irq.any() {
+            self.notifier.notify(q, irq);
+        }
+    }
+
     /// Pops and serves one chain of `q`; `hand_on`: let another worker take
-    /// the next chain meanwhile. Returns whether a chain was served.
-    fn serve_one(&self, q: u16, hand_on: bool) -> bool {
+    /// the next chain meanwhile; `batch`: collect the interrupt there
+    /// instead of signalling it. Returns whether a chain was served (or,
+    /// without workers, one raced the empty pop and is to be served next).
+    fn serve_one(&self, q: u16, hand_on: bool, batch: Option<&mut NeedsInterrupt>) -> bool {
         let mem = &*self.mem;
         self.inflight.begin();
         // Pairs with the fence in `WorkerPool::reset`.
@@ -318,17 +420,21 @@ where
                 );
                 let len = self.device.serve(mem, table, head, &self.dispatcher, now);
                 let irq = self.device.complete(q, mem, head, len);
-                if irq.any() {
-                    self.notifier.notify(q, irq);
+                match batch {
+                    Some(b) => *b |= irq,
+                    None if irq.any() => self.notifier.notify(q, irq),
+                    None => {}
                 }
                 true
             }
             Ok(None) => {
-                // avail_event is published; an entry that raced it is served now.
-                if self.device.has_available(q, mem) {
+                // avail_event is published; an entry that raced it is served now
+                // (by a worker, or by the caller's next round without workers).
+                let raced = self.device.has_available(q, mem);
+                if raced && !self.ctl.no_workers {
                     let _ = self.tx.send(Job::Serve(q));
                 }
-                false
+                raced && self.ctl.no_workers
             }
             Err(QueueError::NotReady) => false,
             Err(_) => {

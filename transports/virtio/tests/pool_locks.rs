@@ -1,6 +1,7 @@
 //! SETLKW requests that wait for a lock never stop a queue: with two
 //! workers, three waiting locks leave every other request served, and a
-//! reset (`wait_idle`) cancels them (EINTR) instead of waiting forever.
+//! reset (`wait_idle`) cancels them (EINTR) instead of waiting forever; the
+//! same with a pool of no workers (served on the notifying thread).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -61,6 +62,17 @@ impl Notifier for Quiet {
 
 #[test]
 fn waiting_locks_leave_the_queue_served_and_reset_cancels_them() {
+    waiting_locks(false);
+}
+
+/// A pool of no workers (`start_inline`): `notify` serves the queue on the
+/// calling thread and returns while the three locks wait on their own.
+#[test]
+fn without_workers_waiting_locks_leave_the_queue_served_and_reset_cancels_them() {
+    waiting_locks(true);
+}
+
+fn waiting_locks(inline: bool) {
     let mut config = FsConfig::new("locks", "/unused");
     config.num_threads = 2;
     let dev = Arc::new(VirtioFsDevice::<2>::new(Tag::new(&config.tag).unwrap(), 64));
@@ -109,14 +121,24 @@ fn waiting_locks_leave_the_queue_served_and_reset_cancels_them() {
         m.load_u16(MEM_BASE + 0x4000 + 0x2000 + 2, Ordering::Acquire)
             .unwrap()
     };
-    let pool = WorkerPool::start(
-        &config,
-        dev.clone(),
-        mem.clone(),
-        disp.clone(),
-        Arc::new(Quiet),
-    )
-    .unwrap();
+    let pool = if inline {
+        WorkerPool::start_inline(
+            dev.clone(),
+            mem.clone(),
+            disp.clone(),
+            Arc::new(Quiet),
+            Instant::now(),
+        )
+    } else {
+        WorkerPool::start(
+            &config,
+            dev.clone(),
+            mem.clone(),
+            disp.clone(),
+            Arc::new(Quiet),
+        )
+        .unwrap()
+    };
     pool.notify(1);
     // INIT and the four GETATTRs complete while the three locks wait.
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -17,7 +17,7 @@ use arcbox_fs::passthrough::{CacheMode, Ownership, PassthroughConfig, Passthroug
 use arcbox_fs_fusedev::backing::{FuseBacking, may_passthrough};
 use arcbox_fs_fusedev::options::{self, Applied};
 use arcbox_fs_fusedev::{MountOptions, Session, SessionConfig, Stopper};
-use arcbox_fs_linux::{LinuxHost, LinuxHostConfig};
+use arcbox_fs_linux::{LinuxHost, LinuxHostConfig, WatchMode};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +34,7 @@ struct Args {
     /// Mount options, comma-separated, as mount(8) and fuse(8) take them
     /// (ro, suid, dev, noexec, noatime, allow_other, fsname=, max_read=, ...)
     /// and the arcbox ones (cache=, timeout=, threads=, max_write=,
-    /// writeback, no_xattr, no_readdirplus, log_level=); see the README.
+    /// writeback, no_xattr, no_readdirplus, log_level=, watch=); see the README.
     #[arg(short = 'o', value_name = "OPT[,OPT...]", action = clap::ArgAction::Append)]
     options: Vec<String>,
     /// Worker threads, each with its own /dev/fuse descriptor [default: number of CPUs, at least 2].
@@ -75,6 +75,13 @@ struct Args {
     /// --writeback is off), on (fail if impossible) or off.
     #[arg(long, default_value = "auto", value_parser = parse_toggle)]
     passthrough: Toggle,
+    /// How changes other processes make to the share are noticed (and the
+    /// kernel's caches of them dropped): auto (one fanotify mark on the
+    /// share's file system where the daemon has CAP_SYS_ADMIN, else
+    /// inotify), fanotify (fail if impossible), inotify (a bounded set of
+    /// per-directory watches) or none.
+    #[arg(long, default_value = "auto", value_parser = WatchMode::parse)]
+    watch: WatchMode,
     /// Messages shown on stderr: error, warn, info, debug or trace.
     #[arg(long, default_value = "warn", value_parser = parse_level)]
     log_level: log::LevelFilter,
@@ -139,6 +146,7 @@ struct Settings {
     max_write: u32,
     level: log::LevelFilter,
     passthrough: Toggle,
+    watch: WatchMode,
 }
 
 /// Combines the flags and then the `-o` options (later ones win) and
@@ -160,6 +168,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
     let mut readdirplus = !args.no_readdirplus;
     let mut level = args.log_level;
     let mut passthrough = args.passthrough;
+    let mut watch = args.watch;
     for list in &args.options {
         for opt in options::split(list) {
             if options::apply(&mut mount, opt)? == Applied::Mount {
@@ -174,6 +183,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
                 "max_write" => max_write = value.parse().map_err(|_| bad())?,
                 "log_level" => level = parse_level(value)?,
                 "passthrough" => passthrough = parse_toggle(value)?,
+                "watch" => watch = WatchMode::parse(value)?,
                 "writeback" => writeback = true,
                 "no_writeback" => writeback = false,
                 "no_xattr" => xattr = false,
@@ -225,6 +235,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
         max_write,
         level,
         passthrough,
+        watch,
     })
 }
 
@@ -394,11 +405,14 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
             (false, _) => " (not running as root)",
         }
     );
-    let hcfg = LinuxHostConfig {
+    let mut hcfg = LinuxHostConfig {
         switch_creds: !own.is_xattr(),
         ..LinuxHostConfig::default()
     };
+    st.watch.configure(&mut hcfg);
     let host = LinuxHost::with_config(&args.src, hcfg).map_err(share_err)?;
+    // `--watch fanotify` that cannot run fails here, before the mount.
+    let watching = st.watch.outcome(&host)?;
     let backing = FuseBacking::new();
     let kp = passthrough_wanted(st.passthrough, &st.pcfg)?;
     let mut fs = PassthroughFs::new(host, st.pcfg).map_err(share_err)?;
@@ -418,12 +432,17 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
     };
     let set = termination_signals();
     let session = Session::mount(fs, &args.mnt, &opts, config)?;
+    // Which watcher runs: once, when mounted (errors stay one line), at the
+    // default level (warn) and above.
+    if log::max_level() >= log::LevelFilter::Warn {
+        eprintln!("arcbox-fuse: {watching}");
+    }
     backing.attach(session.device());
     let running = session
         .with_stale_attrs(Box::new(|fs, report| fs.take_stale_attrs(report)))
         .spawn()?;
     // Changes made on the host behind the guest's back: drop the kernel's
-    // cached entries for them (inotify → FUSE_NOTIFY_INVAL_*).
+    // cached entries for them (inotify / fanotify → FUSE_NOTIFY_INVAL_*).
     if running.fs().host().has_watcher() {
         running.spawn_periodic(Duration::from_millis(20), |fs, notifier| {
             // Expire changed names (never d_invalidate, which would detach

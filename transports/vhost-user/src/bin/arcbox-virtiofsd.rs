@@ -91,12 +91,17 @@ fn run(args: &Args) -> Result<(), Error> {
         gid_map: args.gid_map,
     })
     .map_err(|e| format!("--sandbox {}: {e}", args.sandbox.as_str()))?;
-    let host_cfg = LinuxHostConfig {
+    // The fanotify group (if any) is made here, inside the sandbox (the
+    // share is its root; the mark covers its file system) and before
+    // capabilities are dropped and seccomp is installed: afterwards its
+    // events are only read(2).
+    let mut host_cfg = LinuxHostConfig {
         file_handles: args.inode_file_handles != InodeFileHandles::Never,
         raise_nofile: false,
         switch_creds: !ownership.is_xattr(),
         ..LinuxHostConfig::default()
     };
+    args.watch.configure(&mut host_cfg);
     let host = LinuxHost::with_config(&dir, host_cfg).map_err(|e| {
         format!(
             "--shared-dir {}: {}",
@@ -112,6 +117,7 @@ fn run(args: &Args) -> Result<(), Error> {
         )
         .into());
     }
+    log::info!("{}", args.watch.outcome(&host)?);
     capabilities::restrict_to(&keep)
         .map_err(|e| format!("--modcaps: dropping capabilities: {e}"))?;
 
