@@ -660,8 +660,11 @@ impl Host for LinuxHost {
                 // security.capability is refused whether or not the file
                 // has one: only a capability actually there is an error.
                 Err(rustix::io::Errno::PERM)
-                    if rustix::fs::getxattr(path.path(), XATTR_SECURITY_CAPABILITY, &mut [0u8; 0][..])
-                        == Err(rustix::io::Errno::NODATA) => {}
+                    if rustix::fs::getxattr(
+                        path.path(),
+                        XATTR_SECURITY_CAPABILITY,
+                        &mut [0u8; 0][..],
+                    ) == Err(rustix::io::Errno::NODATA) => {}
                 Err(e) => return Err(wire(e)),
             }
         }
