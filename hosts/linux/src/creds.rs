@@ -83,9 +83,15 @@ impl Drop for CredsGuard {
 }
 
 /// Drops the process's supplementary groups (every thread), where the
-/// process may; see the module docs.
+/// process may; see the module docs. Once per process: the call reaches
+/// every thread, so a second host built while a first one serves would
+/// reset the groups a worker had just set for its request (a request
+/// created files without the group it was allowed).
 pub(crate) fn drop_process_groups() {
-    let _ = sys::drop_process_groups();
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = sys::drop_process_groups();
+    });
 }
 
 /// Whether the process may switch filesystem ids (it is root, or has
