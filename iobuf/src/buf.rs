@@ -65,14 +65,8 @@ impl<'a> IoBuf<'a> {
 
     /// The view of bytes `[off, off + len)`, or `None` if that is not inside.
     pub fn subslice(&self, off: usize, len: usize) -> Option<IoBuf<'a>> {
-        let end = off.checked_add(len)?;
-        if end > self.len {
-            return None;
-        }
-        // SAFETY: `off <= self.len`, so the pointer stays inside the view.
-        let ptr = unsafe { self.ptr.add(off) };
         Some(IoBuf {
-            ptr,
+            ptr: inside(self.ptr, self.len, off, len)?,
             len,
             _mem: PhantomData,
         })
@@ -91,6 +85,17 @@ impl<'a> IoBuf<'a> {
         unsafe { volatile_read(src.as_ptr(), buf) };
         true
     }
+}
+
+/// The address of bytes `[off, off + len)` of the `total` bytes at `ptr`,
+/// or `None` if that range is not inside them.
+fn inside(ptr: NonNull<u8>, total: usize, off: usize, len: usize) -> Option<NonNull<u8>> {
+    if off.checked_add(len)? > total {
+        return None;
+    }
+    // SAFETY: `off <= total`, so the pointer stays inside (or one past) the
+    // `total` bytes at `ptr`.
+    Some(unsafe { ptr.add(off) })
 }
 
 impl<'a> From<&'a [u8]> for IoBuf<'a> {
@@ -142,6 +147,20 @@ impl<'a> IoBufMut<'a> {
         }
     }
 
+    /// The same bytes as `buf`, writable.
+    ///
+    /// # Safety
+    ///
+    /// As [`IoBufMut::from_raw_parts`] for `buf`'s address and length: the
+    /// bytes must be writable for `'a`.
+    pub unsafe fn from_io_buf(buf: IoBuf<'a>) -> Self {
+        IoBufMut {
+            ptr: buf.ptr,
+            len: buf.len,
+            _mem: PhantomData,
+        }
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len
@@ -169,14 +188,8 @@ impl<'a> IoBufMut<'a> {
     /// The view of bytes `[off, off + len)`, borrowed from this one, or
     /// `None` if that is not inside.
     pub fn subslice_mut(&mut self, off: usize, len: usize) -> Option<IoBufMut<'_>> {
-        let end = off.checked_add(len)?;
-        if end > self.len {
-            return None;
-        }
-        // SAFETY: `off <= self.len`, so the pointer stays inside the view.
-        let ptr = unsafe { self.ptr.add(off) };
         Some(IoBufMut {
-            ptr,
+            ptr: inside(self.ptr, self.len, off, len)?,
             len,
             _mem: PhantomData,
         })

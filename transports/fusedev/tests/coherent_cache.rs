@@ -16,37 +16,10 @@ use arcbox_fs::passthrough::{CacheMode, PassthroughConfig, PassthroughFs};
 use arcbox_fs_fusedev::notify::forward_host_changes;
 use arcbox_fs_fusedev::{MountOptions, Session, SessionConfig};
 use arcbox_fs_linux::{LinuxHost, LinuxHostConfig};
-use common::{TempDir, can_mount};
+use common::{BOUND, TempDir, can_mount, sh, wait_for};
 use std::io::Write;
-use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// Failure bound for anything that should take milliseconds.
-const BOUND: Duration = Duration::from_secs(5);
-
-fn sh(script: &str) {
-    let st = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .status()
-        .expect("run sh");
-    assert!(st.success(), "{script}");
-}
-
-/// Polls `path` through the mount until it reads `want`; the latency, or
-/// `None` after [`BOUND`].
-fn wait_for(path: &Path, want: &[u8]) -> Option<Duration> {
-    let t0 = Instant::now();
-    while t0.elapsed() < BOUND {
-        if std::fs::read(path).ok().as_deref() == Some(want) {
-            return Some(t0.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    None
-}
+use std::time::Duration;
 
 fn run() {
     let tmp = TempDir::new("coherent");

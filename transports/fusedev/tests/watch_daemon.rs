@@ -11,38 +11,12 @@
 
 mod common;
 
-use common::{Daemon, TempDir, can_mount};
+use common::{BOUND, Daemon, TempDir, can_mount, sh, wait_for};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-/// Failure bound for anything that should take milliseconds.
-const BOUND: Duration = Duration::from_secs(5);
 
 /// The coherent-cache mount: everything cached for a day.
 const CACHED: &[&str] = &["--cache", "always", "--writeback", "--timeout", "86400"];
-
-fn sh(script: &str) {
-    let st = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .status()
-        .expect("run sh");
-    assert!(st.success(), "{script}");
-}
-
-/// Polls `path` through the mount until it reads `want`; the latency, or
-/// `None` after [`BOUND`].
-fn wait_for(path: &Path, want: &[u8]) -> Option<Duration> {
-    let t0 = Instant::now();
-    while t0.elapsed() < BOUND {
-        if std::fs::read(path).ok().as_deref() == Some(want) {
-            return Some(t0.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    None
-}
 
 fn reads(path: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()

@@ -15,25 +15,16 @@
 //! decided on its copy.
 
 use arcbox_fs::{IoBuf, IoBufMut};
-use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 /// `len` bytes of guest memory at a host address, valid while `'m` (the
 /// borrow of the [`GuestMemory`](crate::GuestMemory) it was translated from)
-/// lasts. Copying the view copies the address, not the bytes.
+/// lasts. Copying the view copies the address, not the bytes. It is an
+/// [`IoBuf`] that may also be written: the chain code alone decides where.
 #[derive(Clone, Copy, Debug)]
 pub struct GuestSlice<'m> {
-    ptr: NonNull<u8>,
-    len: usize,
-    _mem: PhantomData<&'m ()>,
+    buf: IoBuf<'m>,
 }
-
-// SAFETY: a `GuestSlice` is an address and a length; every access through it
-// is a volatile copy that tolerates concurrent changes (the memory is shared
-// with the guest anyway), so sharing or sending the address is sound.
-unsafe impl Send for GuestSlice<'_> {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for GuestSlice<'_> {}
 
 impl<'m> GuestSlice<'m> {
     /// A view of `len` bytes at `ptr`.
@@ -45,55 +36,44 @@ impl<'m> GuestSlice<'m> {
     /// contract of [`GuestMemory::translate`](crate::GuestMemory::translate)).
     pub unsafe fn new(ptr: NonNull<u8>, len: usize) -> Self {
         GuestSlice {
-            ptr,
-            len,
-            _mem: PhantomData,
+            // SAFETY: the caller's contract includes `IoBuf::from_raw_parts`'s.
+            buf: unsafe { IoBuf::from_raw_parts(ptr, len) },
         }
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.len
+        self.buf.len()
     }
 
     /// Whether the view is empty.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.buf.is_empty()
     }
 
     /// The host address of the first byte (for an `iovec`: the kernel may
     /// access guest memory, Rust code only through this type).
     pub fn as_ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr()
+        self.buf.as_ptr().cast_mut()
     }
 
     /// The view of bytes `[off, off + len)`, or `None` if that is not inside.
     pub fn subslice(&self, off: usize, len: usize) -> Option<GuestSlice<'m>> {
-        let end = off.checked_add(len)?;
-        if end > self.len {
-            return None;
-        }
-        // SAFETY: `off <= self.len`, so the pointer stays inside the view.
-        let ptr = unsafe { self.ptr.add(off) };
         Some(GuestSlice {
-            ptr,
-            len,
-            _mem: PhantomData,
+            buf: self.buf.subslice(off, len)?,
         })
     }
 
     /// Whether the two views share a byte of host memory.
     pub fn overlaps(&self, other: &GuestSlice<'_>) -> bool {
-        let (a, b) = (self.ptr.as_ptr() as usize, other.ptr.as_ptr() as usize);
-        a < b.saturating_add(other.len) && b < a.saturating_add(self.len)
+        let (a, b) = (self.as_ptr() as usize, other.as_ptr() as usize);
+        a < b.saturating_add(other.len()) && b < a.saturating_add(self.len())
     }
 
     /// The view as an [`IoBuf`], the type the core's slice batches and the
     /// hosts' `pwritev` take.
     pub fn io_buf(&self) -> IoBuf<'m> {
-        // SAFETY: `new`'s contract: valid for volatile reads during `'m`,
-        // covered by no Rust reference.
-        unsafe { IoBuf::from_raw_parts(self.ptr, self.len) }
+        self.buf
     }
 
     /// The view as an [`IoBufMut`], for the hosts' `preadv`.
@@ -103,16 +83,16 @@ impl<'m> GuestSlice<'m> {
     /// overlap nothing, checked when it is resolved, and a writer lends them
     /// out one batch at a time).
     pub(crate) fn io_buf_mut(&self) -> IoBufMut<'m> {
-        // SAFETY: `new`'s contract (valid for volatile reads and writes during
-        // `'m`, no Rust reference) and the caller's promise above.
-        unsafe { IoBufMut::from_raw_parts(self.ptr, self.len) }
+        // SAFETY: `new`'s contract (writable during `'m`, no Rust reference)
+        // and the caller's promise above.
+        unsafe { IoBufMut::from_io_buf(self.buf) }
     }
 
     /// Copies bytes `[off, off + buf.len())` of the view into `buf`.
     ///
     /// Returns `false` (copying nothing) if the range is not inside the view.
     pub fn read_to(&self, off: usize, buf: &mut [u8]) -> bool {
-        self.io_buf().read_to(off, buf)
+        self.buf.read_to(off, buf)
     }
 
     /// Copies `buf` to bytes `[off, off + buf.len())` of the view.

@@ -2,6 +2,35 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Failure bound for anything that should take milliseconds (tests never
+/// assert timings; they only give up after this).
+pub const BOUND: Duration = Duration::from_secs(5);
+
+/// Runs `script` with `sh -c`; panics if it fails.
+pub fn sh(script: &str) {
+    let st = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .status()
+        .expect("run sh");
+    assert!(st.success(), "{script}");
+}
+
+/// Polls `path` (through a mount) until it reads `want`; the latency, or
+/// `None` after [`BOUND`].
+pub fn wait_for(path: &Path, want: &[u8]) -> Option<Duration> {
+    let t0 = Instant::now();
+    while t0.elapsed() < BOUND {
+        if std::fs::read(path).ok().as_deref() == Some(want) {
+            return Some(t0.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    None
+}
 
 /// Whether mounting tests can run here; prints a loud SKIPPED line if not.
 pub fn can_mount(test: &str) -> bool {
