@@ -89,8 +89,9 @@ struct QueueSlot {
 }
 
 impl QueueSlot {
-    /// Stops and joins the worker (if any): sets the stop flag and kicks it.
-    fn stop_worker(&mut self) {
+    /// Stops and joins the kick thread (if any): sets the stop flag and
+    /// kicks it; the next thread gets a fresh flag.
+    fn stop_kick_thread(&mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(k) = &self.kick {
             let _ = (&**k).write(&1u64.to_ne_bytes());
@@ -98,6 +99,13 @@ impl QueueSlot {
         if let Some(w) = self.worker.take() {
             let _ = w.join();
         }
+        self.stop = Arc::new(AtomicBool::new(false));
+    }
+
+    /// Stops the queue: the kick thread, then its pools, cancelling waiting
+    /// locks and draining what they serve.
+    fn stop_worker(&mut self) {
+        self.stop_kick_thread();
         // The kick thread is gone: this is the last reference; dropping it
         // joins the workers once the queue is drained.
         if let Some(p) = self.pool.take() {
@@ -106,20 +114,13 @@ impl QueueSlot {
         for p in self.retired.drain(..) {
             p.shutdown();
         }
-        self.stop = Arc::new(AtomicBool::new(false));
     }
 
     /// Stops the kick thread and retires the pool without cancelling what
     /// it still serves (a new memory table: a waiting lock goes on waiting
     /// and completes on the table it was popped from).
     fn retire_worker(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(k) = &self.kick {
-            let _ = (&**k).write(&1u64.to_ne_bytes());
-        }
-        if let Some(w) = self.worker.take() {
-            let _ = w.join();
-        }
+        self.stop_kick_thread();
         self.retired.retain(|p| p.inflight() != 0);
         if let Some(p) = self.pool.take() {
             p.pause();
@@ -127,7 +128,6 @@ impl QueueSlot {
                 self.retired.push(p);
             }
         }
-        self.stop = Arc::new(AtomicBool::new(false));
     }
 }
 
