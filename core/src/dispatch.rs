@@ -563,7 +563,7 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 ok(reply::reply_bytes(reply, unique, &[])?)
             }
             Request::Setxattr { arg, name, value } => {
-                with_contiguous(req, body(value), value.len, &mut |v| {
+                with_copy(req, body(value), value.len, &mut |v| {
                     fs.setxattr(ctx, node, name, v, arg.flags, arg.setxattr_flags)
                 })?;
                 ok(reply::reply_bytes(reply, unique, &[])?)
@@ -878,7 +878,7 @@ fn read_items<T: FromBytes + IntoBytes + Copy>(
 /// in a stack buffer (up to 4 KiB) or, with `alloc`, a heap buffer (SETXATTR
 /// values only; not a hot path). Never borrowed in place: the request may be
 /// guest memory, which no Rust reference may cover.
-fn with_contiguous(
+fn with_copy(
     req: &dyn RequestSource,
     off: usize,
     len: usize,

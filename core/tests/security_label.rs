@@ -82,6 +82,29 @@ fn exists(s: &S, name: &[u8]) -> bool {
     h.lookup(&root, arcbox_fs::Name::new(name).unwrap()).is_ok()
 }
 
+/// `op` with `args` and `ext`, which must succeed.
+fn ok(s: &mut S, op: Opcode, args: &[&[u8]], ext: &[u8]) {
+    let r = send(s, op, ROOT, args, ext);
+    assert!(r.result().is_ok(), "{op:?}: {:?}", r.result());
+}
+
+/// `op` with `args` and `ext`: its errno.
+fn err(s: &mut S, op: Opcode, args: &[&[u8]], ext: &[u8]) -> Option<Errno> {
+    send(s, op, ROOT, args, ext).result().err()
+}
+
+/// CREATE / TMPFILE arguments: read-write, a regular file 0644.
+fn create_args() -> Vec<u8> {
+    CreateIn {
+        flags: OpenFlags::RDWR.bits(),
+        mode: mode::S_IFREG | 0o644,
+        umask: 0,
+        open_flags: 0,
+    }
+    .as_bytes()
+    .to_vec()
+}
+
 fn mkdir_args() -> Vec<u8> {
     MkdirIn {
         mode: 0o755,
@@ -99,50 +122,22 @@ fn every_create_type_request_labels_its_object() {
         "--security-label asks for FUSE_SECURITY_CTX"
     );
     let ext = secctx(1, b"security.selinux", LABEL);
-    let create = CreateIn {
-        flags: OpenFlags::RDWR.bits(),
-        mode: mode::S_IFREG | 0o644,
-        umask: 0,
-        open_flags: 0,
-    };
+    let create = create_args();
     let mknod = MknodIn {
         mode: mode::S_IFIFO | 0o644,
         rdev: 0,
         umask: 0,
         padding: 0,
     };
-    let r = send(
-        &mut s,
-        Opcode::CREATE,
-        ROOT,
-        &[create.as_bytes(), &cstr(b"f")],
-        &ext,
-    );
-    assert!(r.result().is_ok(), "{:?}", r.result());
-    let r = send(
+    ok(&mut s, Opcode::CREATE, &[&create, &cstr(b"f")], &ext);
+    ok(
         &mut s,
         Opcode::MKNOD,
-        ROOT,
         &[mknod.as_bytes(), &cstr(b"p")],
         &ext,
     );
-    assert!(r.result().is_ok(), "{:?}", r.result());
-    let r = send(
-        &mut s,
-        Opcode::MKDIR,
-        ROOT,
-        &[&mkdir_args(), &cstr(b"d")],
-        &ext,
-    );
-    assert!(r.result().is_ok(), "{:?}", r.result());
-    let r = send(
-        &mut s,
-        Opcode::SYMLINK,
-        ROOT,
-        &[&cstr(b"l"), &cstr(b"f")],
-        &ext,
-    );
-    assert!(r.result().is_ok(), "{:?}", r.result());
+    ok(&mut s, Opcode::MKDIR, &[&mkdir_args(), &cstr(b"d")], &ext);
+    ok(&mut s, Opcode::SYMLINK, &[&cstr(b"l"), &cstr(b"f")], &ext);
     for n in [&b"f"[..], b"p", b"d", b"l"] {
         assert_eq!(
             host_attr(&s, n, b"security.selinux").unwrap(),
@@ -150,8 +145,7 @@ fn every_create_type_request_labels_its_object() {
             "{n:?}"
         );
     }
-    let r = send(&mut s, Opcode::TMPFILE, ROOT, &[create.as_bytes()], &ext);
-    assert!(r.result().is_ok(), "{:?}", r.result());
+    ok(&mut s, Opcode::TMPFILE, &[&create], &ext);
     // An LSM without a label sends an empty header: no attribute.
     let r = send(
         &mut s,
@@ -171,14 +165,7 @@ fn every_create_type_request_labels_its_object() {
 fn labels_go_through_the_xattr_map() {
     let mut s = session(true, Some(":map:security.:trusted.virtiofs.:"));
     let ext = secctx(1, b"security.selinux", LABEL);
-    let r = send(
-        &mut s,
-        Opcode::MKDIR,
-        ROOT,
-        &[&mkdir_args(), &cstr(b"d")],
-        &ext,
-    );
-    assert!(r.result().is_ok(), "{:?}", r.result());
+    ok(&mut s, Opcode::MKDIR, &[&mkdir_args(), &cstr(b"d")], &ext);
     assert_eq!(
         host_attr(&s, b"d", b"trusted.virtiofs.security.selinux").unwrap(),
         LABEL
@@ -194,36 +181,19 @@ fn a_refused_label_undoes_the_create() {
     // The map refuses every security.* name: the label cannot be set.
     let mut s = session(true, Some(":bad:all:security.:::ok:all:::"));
     let ext = secctx(1, b"security.selinux", LABEL);
-    let create = CreateIn {
-        flags: OpenFlags::RDWR.bits(),
-        mode: mode::S_IFREG | 0o644,
-        umask: 0,
-        open_flags: 0,
-    };
-    let r = send(
-        &mut s,
-        Opcode::CREATE,
-        ROOT,
-        &[create.as_bytes(), &cstr(b"f")],
-        &ext,
+    let create = create_args();
+    assert_eq!(
+        err(&mut s, Opcode::CREATE, &[&create, &cstr(b"f")], &ext),
+        Some(Errno::EPERM)
     );
-    assert_eq!(r.result().err(), Some(Errno::EPERM));
-    let r = send(
-        &mut s,
-        Opcode::MKDIR,
-        ROOT,
-        &[&mkdir_args(), &cstr(b"d")],
-        &ext,
+    assert_eq!(
+        err(&mut s, Opcode::MKDIR, &[&mkdir_args(), &cstr(b"d")], &ext),
+        Some(Errno::EPERM)
     );
-    assert_eq!(r.result().err(), Some(Errno::EPERM));
-    let r = send(
-        &mut s,
-        Opcode::SYMLINK,
-        ROOT,
-        &[&cstr(b"l"), &cstr(b"f")],
-        &ext,
+    assert_eq!(
+        err(&mut s, Opcode::SYMLINK, &[&cstr(b"l"), &cstr(b"f")], &ext),
+        Some(Errno::EPERM)
     );
-    assert_eq!(r.result().err(), Some(Errno::EPERM));
     for n in [&b"f"[..], b"d", b"l"] {
         assert!(!exists(&s, n), "{n:?} was left behind");
     }
@@ -260,14 +230,12 @@ fn malformed_or_unwanted_labels_create_nothing() {
     // a guest that sends one anyway gets no attribute set.
     let mut off = session(false, None);
     assert!(!off.d.negotiated_flags().contains(InitFlags::SECURITY_CTX));
-    let r = send(
+    ok(
         &mut off,
         Opcode::MKDIR,
-        ROOT,
         &[&mkdir_args(), &cstr(b"d")],
         &good,
     );
-    assert!(r.result().is_ok());
     assert_eq!(
         host_attr(&off, b"d", b"security.selinux"),
         Err(Errno::ENODATA)
