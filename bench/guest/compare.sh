@@ -12,7 +12,18 @@
 # first / that daemon of the medians and the median of the per-round ratios
 # (below 1: the first daemon is faster), as a markdown table.
 #
-# Usage: bench/guest/compare.sh [--rounds N] [--scale N] [--cache MODE] [--smp N] PRESET|NAME=CMD...
+# Usage: bench/guest/compare.sh [--rounds N] [--scale N] [--cache MODE] [--smp N]
+#          [--par P] [--workloads W,W...] [--kernel 6.1|6.12] [--queues N]
+#          [--strace DIR] PRESET|NAME=CMD...
+#   --par P: also the parallel rows (P guest processes: create+stat+unlink,
+#          P writers of 64 MiB x scale each, P verifying readers); the host
+#          checks the last round's files against the guest's checksums.
+#   --workloads: a subset of storm,miss,stat,create,readdir,seq (miss: the
+#          first pass of storm only; none: mount
+#          and unmount only, the baseline of --strace).
+#   --queues N: num-request-queues of every device (default 1).
+#   --strace DIR: run each daemon under `strace -f -c` and leave its syscall
+#          summary in DIR/NAME.strace (and its log in DIR/NAME.log).
 #   PRESET sandbox: arcbox-virtiofsd with its defaults (--sandbox namespace
 #          --seccomp kill) vs --sandbox none --seccomp none.
 #   PRESET anchors: arcbox-virtiofsd vs the Rust virtiofsd vs QEMU's C
@@ -28,6 +39,11 @@ rounds=3
 scale=1
 cache=auto
 smp=1
+par=0
+workloads=storm,stat,create,readdir,seq
+kernel=6.1
+queues=1
+strace_dir=""
 specs=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -35,7 +51,12 @@ while [ $# -gt 0 ]; do
         --scale) scale=${2:?}; shift 2 ;;
         --cache) cache=${2:?}; shift 2 ;;
         --smp) smp=${2:?}; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        --par) par=${2:?}; shift 2 ;;
+        --workloads) workloads=${2:?}; shift 2 ;;
+        --kernel) kernel=${2:?}; shift 2 ;;
+        --queues) queues=${2:?}; shift 2 ;;
+        --strace) strace_dir=${2:?}; shift 2 ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         *) specs+=("$1"); shift ;;
     esac
 done
@@ -46,7 +67,11 @@ if [ -z "${ARCBOX_VIRTIOFSD:-}" ]; then
     ARCBOX_VIRTIOFSD=$CARGO_TARGET_DIR/release/arcbox-virtiofsd
 fi
 A=$ARCBOX_VIRTIOFSD
-rust_bin=$(command -v virtiofsd || echo "$HOME/.cargo/bin/virtiofsd")
+# The anchors: bench/setup-anchors.sh's, else what is installed.
+rust_bin=${VIRTIOFSD_RUST:-$repo/target/anchors/bin/virtiofsd}
+[ -x "$rust_bin" ] || rust_bin=$(command -v virtiofsd || echo "$HOME/.cargo/bin/virtiofsd")
+c_bin=${VIRTIOFSD_C:-$repo/target/anchors/bin/virtiofsd-c}
+[ -x "$c_bin" ] || c_bin=/usr/lib/qemu/virtiofsd
 names=()
 cmds=()
 add() { names+=("$1"); cmds+=("$2"); }
@@ -58,7 +83,7 @@ for s in "${specs[@]}"; do
         anchors)
             add arcbox "$A --socket-path=@SOCK@ --shared-dir=@SHARE@ --cache=@CACHE@ --xattr --log-level=warn ${ARCBOX_POOL:+--thread-pool-size=$ARCBOX_POOL}"
             [ -x "$rust_bin" ] && add virtiofsd "$rust_bin --socket-path=@SOCK@ --shared-dir=@SHARE@ --cache=@CACHE@ --xattr --sandbox=none --log-level=warn ${RUST_POOL:+--thread-pool-size=$RUST_POOL}"
-            [ -x /usr/lib/qemu/virtiofsd ] && add virtiofsd-c "/usr/lib/qemu/virtiofsd --socket-path=@SOCK@ -o source=@SHARE@ -o cache=@CCACHE@ -o xattr -o sandbox=chroot -o log_level=warn" ;;
+            [ -x "$c_bin" ] && add virtiofsd-c "$c_bin --socket-path=@SOCK@ -o source=@SHARE@ -o cache=@CCACHE@ -o xattr -o sandbox=chroot -o log_level=warn" ;;
         *=*) add "${s%%=*}" "${s#*=}" ;;
         *) echo "compare: unknown preset $s" >&2; exit 2 ;;
     esac
@@ -66,9 +91,9 @@ done
 command -v qemu-system-x86_64 >/dev/null || { echo "compare: qemu-system-x86_64 missing" >&2; exit 3; }
 cache_dir=${ARCBOX_GUEST_CACHE:-$repo/target/guest-cache}
 mkdir -p "$cache_dir"
-kdir=$("$gk/fetch-kernel.sh" "$cache_dir" 6.1 | sed -n 's/^KERNEL_DIR=//p')
+kdir=$("$gk/fetch-kernel.sh" "$cache_dir" "$kernel" | sed -n 's/^KERNEL_DIR=//p')
 [ -n "$kdir" ] || { echo "compare: kernel fetch failed" >&2; exit 1; }
-initrd=$cache_dir/initramfs-6.1.cpio.gz
+initrd=$cache_dir/initramfs-$kernel.cpio.gz
 "$gk/build-initramfs.sh" "$kdir" "$initrd" 2>/dev/null || { echo "compare: initramfs build failed" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/arcbox-compare.XXXXXX)
@@ -92,23 +117,43 @@ for i in "${!names[@]}"; do
     cmd=${cmd//@SHARE@/$share}
     cmd=${cmd//@CCACHE@/$ccache}
     cmd=${cmd//@CACHE@/$cache}
+    wrap=()
+    if [ -n "$strace_dir" ]; then
+        mkdir -p "$strace_dir"
+        wrap=(strace -f -c -o "$strace_dir/${names[$i]}.strace")
+    fi
     # shellcheck disable=SC2086 # the command line is word-split on purpose.
-    $cmd >"$work/daemon$i.log" 2>&1 &
+    "${wrap[@]}" $cmd >"$work/daemon$i.log" 2>&1 &
     pids+=($!)
-    for _ in $(seq 1 100); do [ -S "$work/sock$i" ] && break; sleep 0.1; done
+    for _ in $(seq 1 300); do [ -S "$work/sock$i" ] && break; sleep 0.1; done
     [ -S "$work/sock$i" ] || { echo "compare: ${names[$i]} did not start: $(head -c 300 "$work/daemon$i.log")" >&2; exit 1; }
     devs+=(-chardev "socket,id=vufs$i,path=$work/sock$i"
-           -device "vhost-user-fs-pci,queue-size=1024,chardev=vufs$i,tag=t$i")
+           -device "vhost-user-fs-pci,queue-size=1024,num-request-queues=$queues,chardev=vufs$i,tag=t$i")
     tags+=("t$i")
 done
-echo "compare: ${names[*]} in one guest, $rounds rounds, scale $scale, cache $cache" >&2
-timeout 3600 qemu-system-x86_64 -M pc -accel tcg -m 1G -smp "$smp" -nographic -no-reboot -nodefaults \
+echo "compare: ${names[*]} in one guest (kernel $kernel, $smp vCPU, $queues queue(s)), $rounds rounds, scale $scale, cache $cache, $par parallel processes" >&2
+timeout 3600 qemu-system-x86_64 -M pc -accel tcg -cpu qemu64,-cx16 -m 1G -smp "$smp" -nographic -no-reboot -nodefaults \
     -serial stdio -kernel "$kdir/vmlinuz" -initrd "$initrd" \
     -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem "${devs[@]}" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 arcbox.mode=compare arcbox.scale=$scale arcbox.rounds=$rounds arcbox.tags=$(IFS=,; echo "${tags[*]}")" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 arcbox.mode=compare arcbox.scale=$scale arcbox.rounds=$rounds arcbox.workloads=$workloads arcbox.par=$par arcbox.tags=$(IFS=,; echo "${tags[*]}")" \
     </dev/null 2>&1 | tr -d '\r' | grep -ao 'ARCBOX-[A-Z]*.*' >"$work/results.txt"
 grep -q '^ARCBOX-DONE' "$work/results.txt" || { echo "compare: the guest did not finish:" >&2; tail -n 5 "$work/results.txt" >&2; exit 1; }
 grep '^ARCBOX-RESULT .* FAIL' "$work/results.txt" >&2 && exit 1
+# The parallel writers' files, checked on the host against the guest's sums.
+while read -r _ f sum; do
+    i=${f%%/*}; i=${i#t}
+    host=$(sha256sum "$work/share$i/bench/${f#*/}" | cut -d' ' -f1)
+    [ "$host" = "$sum" ] || { echo "compare: ${names[$i]}: ${f#*/} differs on the host" >&2; exit 1; }
+done < <(grep '^ARCBOX-HASH ' "$work/results.txt")
+if [ -n "$strace_dir" ]; then
+    # The daemons leave when the guest's connection closes; strace writes
+    # its summary then.
+    for p in "${pids[@]}"; do
+        for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    done
+    for i in "${!names[@]}"; do cp "$work/daemon$i.log" "$strace_dir/${names[$i]}.log"; done
+    cp "$work/results.txt" "$strace_dir/results.txt"
+fi
 
 # ARCBOX-CMP <tag> <round> <workload> ops=N ns=T bytes=B → "i round workload value"
 # (value: µs per op, or MiB/s for seq-*).

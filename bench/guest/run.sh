@@ -33,13 +33,21 @@ fi
 out=$(mktemp -d /tmp/arcbox-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 servers=(arcbox)
-rust_bin=$(command -v virtiofsd || echo "$HOME/.cargo/bin/virtiofsd")
+# The anchors: bench/setup-anchors.sh's, else what is installed.
+rust_bin=${VIRTIOFSD_RUST:-$repo/target/anchors/bin/virtiofsd}
+[ -x "$rust_bin" ] || rust_bin=$(command -v virtiofsd || echo "$HOME/.cargo/bin/virtiofsd")
+c_bin=${VIRTIOFSD_C:-$repo/target/anchors/bin/virtiofsd-c}
+[ -x "$c_bin" ] || c_bin=/usr/lib/qemu/virtiofsd
 [ -x "$rust_bin" ] && servers+=(virtiofsd)
-[ -x /usr/lib/qemu/virtiofsd ] && servers+=(virtiofsd-c)
+[ -x "$c_bin" ] && servers+=(virtiofsd-c)
 for s in "${servers[@]}"; do
     echo "bench: $s ($machine, cache=$cache, scale=$scale)" >&2
     bin=()
-    [ "$s" = arcbox ] && bin=(--server-bin "$ARCBOX_VIRTIOFSD")
+    case "$s" in
+        arcbox) bin=(--server-bin "$ARCBOX_VIRTIOFSD") ;;
+        virtiofsd) bin=(--server-bin "$rust_bin") ;;
+        virtiofsd-c) bin=(--server-bin "$c_bin") ;;
+    esac
     "$repo/tests/guest/run-guest.sh" --server "$s" "${bin[@]}" --machine "$machine" --mode bench \
         --scale "$scale" --cache "$cache" --timeout 600 > "$out/$s.txt" 2>&1
     if ! grep -q '^ARCBOX-BENCH' "$out/$s.txt"; then

@@ -18,6 +18,8 @@ mode=test
 scale=1
 tags=""
 rounds=3
+workloads="storm stat create readdir seq"
+par=0
 xattr=1
 lockwait=0
 for arg in $(cat /proc/cmdline); do
@@ -28,6 +30,8 @@ for arg in $(cat /proc/cmdline); do
         arcbox.lockwait=*) lockwait=${arg#arcbox.lockwait=} ;;
         arcbox.tags=*) tags=$(echo "${arg#arcbox.tags=}" | tr , ' ') ;;
         arcbox.rounds=*) rounds=${arg#arcbox.rounds=} ;;
+        arcbox.workloads=*) workloads=$(echo "${arg#arcbox.workloads=}" | tr , ' ') ;;
+        arcbox.par=*) par=${arg#arcbox.par=} ;;
     esac
 done
 
@@ -81,16 +85,43 @@ run_compare() {
             tag() { sed "s/^ARCBOX-BENCH /ARCBOX-CMP $t $r /"; }
             # Cold guest caches for every daemon's turn; fresh missing names
             # per round, so a first miss is a first miss on the server too.
-            sync
-            echo 3 > /proc/sys/vm/drop_caches
-            $P storm $B/storm$r $n | tag
-            $P stat $B/tree 100 $((n * 4)) | tag
-            $P create $B/scratch $((n / 2)) | tag
-            $P readdir $B/tree $((n / 10)) | tag
-            $P seqwrite $B/scratch/seq.bin $((32 * scale)) | tag
-            echo 3 > /proc/sys/vm/drop_caches
-            $P seqread $B/scratch/seq.bin | tag
-            rm -f $B/scratch/seq.bin
+            for w in $workloads; do
+                sync
+                echo 3 > /proc/sys/vm/drop_caches
+                case $w in
+                    storm) $P storm $B/storm$r $n | tag ;;
+                    miss) $P miss $B/storm$r $n | tag ;;
+                    stat) $P stat $B/tree 100 $((n * 4)) | tag ;;
+                    create) $P create $B/scratch $((n / 2)) | tag ;;
+                    readdir) $P readdir $B/tree $((n / 10)) | tag ;;
+                    seq)
+                        $P seqwrite $B/scratch/seq.bin $((32 * scale)) | tag
+                        echo 3 > /proc/sys/vm/drop_caches
+                        $P seqread $B/scratch/seq.bin | tag
+                        rm -f $B/scratch/seq.bin ;;
+                    none) ;;
+                esac
+            done
+            # The parallel rows (arcbox.par=P processes): metadata, then P
+            # writers of 64 MiB each and P verifying readers. The last
+            # round's files stay for the host to check (ARCBOX-HASH).
+            if [ "$par" -gt 0 ]; then
+                $P par-meta $B/scratch $par $((n / 2)) | tag
+                rm -f $B/scratch/w*
+                $P par-write $B/scratch $par $((64 * scale)) | tag
+                sync
+                echo 3 > /proc/sys/vm/drop_caches
+                if out=$($P par-read $B/scratch $par 2>&1); then
+                    echo "$out" | tag
+                else
+                    result par-read-$t FAIL "$out"
+                fi
+                if [ $r = $rounds ]; then
+                    for f in $B/scratch/w*; do
+                        echo "ARCBOX-HASH $t/${f#$B/} $(sha256sum $f | cut -d' ' -f1)"
+                    done
+                fi
+            fi
         done
         r=$((r + 1))
     done

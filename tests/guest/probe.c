@@ -12,11 +12,19 @@
  *   storm DIR N                   N lookups of distinct missing names; each
  *                                 must fail with ENOENT (a second pass repeats
  *                                 the same names)
+ *   miss DIR N                    the first pass of storm only
  *   stat DIR FILES N              N stats over DIR/f0..f(FILES-1)
  *   create DIR N                  N x (create, write 64 bytes, close, unlink)
  *   readdir DIR N                 N full listings of DIR
  *   seqwrite FILE MIB             writes MIB MiB in 1 MiB writes, then fsync
  *   seqread FILE                  reads FILE in 1 MiB reads
+ *   par-meta DIR P N              P processes in parallel, each N x (create,
+ *                                 stat, unlink) in its own DIR/pK
+ *   par-write DIR P MIB           P processes in parallel, each writes MIB MiB
+ *                                 to DIR/wK (1 MiB writes, a pattern seeded by
+ *                                 K), then fsync
+ *   par-read DIR P                P processes in parallel, each reads DIR/wK in
+ *                                 1 MiB reads and checks the pattern
  *   lockwait FILE DIR             holds a write lock on FILE (F_SETLK), forks
  *                                 a child whose F_SETLKW on FILE must wait,
  *                                 and meanwhile looks up 100 missing names in
@@ -186,6 +194,148 @@ static int seq_read(const char *file)
 	return 0;
 }
 
+/* The byte at offset OFF of the file written by parallel writer K. */
+static char pattern(long k, long long off)
+{
+	return (char)((off * 7 + 3 + k * 31) ^ (off >> 20));
+}
+
+/* Runs child(k, a, b) in P processes and waits for all; 0 when all succeed. */
+static int fan_out(long p, int (*child)(long, const char *, long), const char *a, long b)
+{
+	int failed = 0;
+	for (long k = 0; k < p; k++) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			perror("fork");
+			return 1;
+		}
+		if (pid == 0)
+			_exit(child(k, a, b));
+	}
+	for (long k = 0; k < p; k++) {
+		int status;
+		if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed = 1;
+	}
+	return failed;
+}
+
+static int meta_child(long k, const char *dir, long n)
+{
+	char sub[2048], path[4096];
+	snprintf(sub, sizeof sub, "%s/p%ld", dir, k);
+	if (mkdir(sub, 0755) != 0 && errno != EEXIST) {
+		perror(sub);
+		return 1;
+	}
+	for (long i = 0; i < n; i++) {
+		struct stat st;
+		snprintf(path, sizeof path, "%s/m%ld", sub, i);
+		int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		if (fd < 0 || close(fd) != 0 || stat(path, &st) != 0 || unlink(path) != 0) {
+			perror(path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int write_child(long k, const char *dir, long mib)
+{
+	static char buf[1 << 20];
+	char path[4096];
+	snprintf(path, sizeof path, "%s/w%ld", dir, k);
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	if (fd < 0) {
+		perror(path);
+		return 1;
+	}
+	for (long i = 0; i < mib; i++) {
+		for (size_t j = 0; j < sizeof buf; j++)
+			buf[j] = pattern(k, ((long long)i << 20) + (long long)j);
+		if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) {
+			perror(path);
+			return 1;
+		}
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		perror(path);
+		return 1;
+	}
+	return 0;
+}
+
+static int read_child(long k, const char *dir, long unused)
+{
+	static char buf[1 << 20];
+	char path[4096];
+	long long off = 0;
+	(void)unused;
+	snprintf(path, sizeof path, "%s/w%ld", dir, k);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		perror(path);
+		return 1;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r < 0) {
+			perror(path);
+			return 1;
+		}
+		if (r == 0)
+			break;
+		for (ssize_t j = 0; j < r; j++) {
+			if (buf[j] != pattern(k, off + j)) {
+				fprintf(stderr, "par-read: %s: wrong byte at %lld\n", path, off + j);
+				return 1;
+			}
+		}
+		off += r;
+	}
+	close(fd);
+	return off > 0 ? 0 : 1;
+}
+
+static int par_meta(const char *dir, long p, long n)
+{
+	long long t0 = now_ns();
+	if (fan_out(p, meta_child, dir, n))
+		return 1;
+	report("par-meta", p * n, now_ns() - t0, 0);
+	return 0;
+}
+
+static int par_write(const char *dir, long p, long mib)
+{
+	long long t0 = now_ns();
+	if (fan_out(p, write_child, dir, mib))
+		return 1;
+	report("par-write", p * mib, now_ns() - t0, (p * mib) << 20);
+	return 0;
+}
+
+static int par_read(const char *dir, long p)
+{
+	struct stat st;
+	long long bytes = 0;
+	char path[4096];
+	for (long k = 0; k < p; k++) {
+		snprintf(path, sizeof path, "%s/w%ld", dir, k);
+		if (stat(path, &st) != 0) {
+			perror(path);
+			return 1;
+		}
+		bytes += st.st_size;
+	}
+	long long t0 = now_ns();
+	if (fan_out(p, read_child, dir, 0))
+		return 1;
+	report("par-read", bytes >> 20, now_ns() - t0, bytes);
+	return 0;
+}
+
 static int set_lock(int fd, int cmd, short type)
 {
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
@@ -287,6 +437,8 @@ int main(int argc, char **argv)
 			return 1;
 		return storm(argv[2], n, "lookup-miss-repeat");
 	}
+	if (!strcmp(cmd, "miss") && argc == 4)
+		return storm(argv[2], parse_count(argv[3]), "lookup-miss");
 	if (!strcmp(cmd, "stat") && argc == 5)
 		return stat_files(argv[2], parse_count(argv[3]), parse_count(argv[4]));
 	if (!strcmp(cmd, "create") && argc == 4)
@@ -297,10 +449,17 @@ int main(int argc, char **argv)
 		return seq_write(argv[2], parse_count(argv[3]));
 	if (!strcmp(cmd, "seqread") && argc == 3)
 		return seq_read(argv[2]);
+	if (!strcmp(cmd, "par-meta") && argc == 5)
+		return par_meta(argv[2], parse_count(argv[3]), parse_count(argv[4]));
+	if (!strcmp(cmd, "par-write") && argc == 5)
+		return par_write(argv[2], parse_count(argv[3]), parse_count(argv[4]));
+	if (!strcmp(cmd, "par-read") && argc == 4)
+		return par_read(argv[2], parse_count(argv[3]));
 	if (!strcmp(cmd, "lockwait") && argc == 4)
 		return lock_wait(argv[2], argv[3]);
 usage:
 	fprintf(stderr, "usage: arcbox-probe xattr-set|xattr-get|xattr-list|xattr-rm|"
-			"storm|stat|create|readdir|seqwrite|seqread|lockwait ARGS...\n");
+			"storm|miss|stat|create|readdir|seqwrite|seqread|par-meta|par-write|par-read|"
+			"lockwait ARGS...\n");
 	return 2;
 }

@@ -183,7 +183,11 @@ host_tsc_khz() {
 # guest gets 2 vCPUs (more only slows TCG down on a small host).
 smp=1
 [ "$queues" -gt 1 ] && smp=2
-common=(-accel tcg -m 1G -smp "$smp" -nographic -no-reboot -nodefaults -serial stdio
+# -cpu qemu64,-cx16: with 2 vCPUs, Debian's 6.12 kernel takes a double fault
+# or a NULL call in early boot under QEMU 7.2's TCG (in kmem_cache_alloc's
+# cmpxchg16b, with thread=single too); without CMPXCHG16B it boots every time
+# (4 of 4 here, 2026-12-07). 6.1 guests run the same CPU model.
+common=(-accel tcg -cpu qemu64,-cx16 -m 1G -smp "$smp" -nographic -no-reboot -nodefaults -serial stdio
         -kernel "$kdir/vmlinuz" -initrd "$initrd"
         -chardev socket,id=vufs,path="$sock"
         -object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem)

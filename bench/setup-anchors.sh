@@ -1,0 +1,48 @@
+#!/bin/bash
+# Installs the benchmark anchors under the checkout (target/anchors/bin):
+#   virtiofsd     the Rust virtiofsd (crates.io, `cargo install --locked`)
+#   virtiofsd-c   QEMU's C virtiofsd, taken from Debian bookworm's
+#                 qemu-system-common 7.2 package (the last QEMU that ships it),
+#                 unpacked with dpkg -x: the installed QEMU is left alone.
+# Also installs (apt, as root) what they and the guest benchmarks need:
+# libseccomp-dev, libcap-ng-dev, libglib2.0-0, strace, qemu-system-x86.
+# Prints the directory. Idempotent: what is there is kept.
+#
+# Usage: bench/setup-anchors.sh [--rust-version V]
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+rust_version=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rust-version) rust_version=${2:?}; shift 2 ;;
+        *) echo "setup-anchors: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+dir=$repo/target/anchors
+mkdir -p "$dir/bin"
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -q libseccomp-dev libcap-ng-dev libglib2.0-0 strace qemu-system-x86 \
+        busybox-static cpio gzip kmod gcc libc6-dev >/dev/null \
+        || { apt-get update -q >/dev/null && apt-get install -y -q libseccomp-dev libcap-ng-dev \
+             libglib2.0-0 strace qemu-system-x86 busybox-static cpio gzip kmod gcc libc6-dev >/dev/null; }
+fi
+if [ ! -x "$dir/bin/virtiofsd" ]; then
+    echo "setup-anchors: building the Rust virtiofsd${rust_version:+ $rust_version}" >&2
+    CARGO_TARGET_DIR=$dir/build cargo install virtiofsd ${rust_version:+--version "$rust_version"} \
+        --locked --root "$dir" -j 2 -q
+fi
+if [ ! -x "$dir/bin/virtiofsd-c" ]; then
+    echo "setup-anchors: unpacking QEMU 7.2's C virtiofsd" >&2
+    tmp=$(mktemp -d "$dir/deb.XXXXXX")
+    # bookworm's own qemu-system-common (7.2), whatever else is installed.
+    ver=$(apt-cache madison qemu-system-common | awk -F'|' '$2 ~ /7\.2/ { gsub(/ /, "", $2); print $2; exit }')
+    [ -n "$ver" ] || { echo "setup-anchors: no qemu-system-common 7.2 in apt (apt-get update?)" >&2; exit 1; }
+    (cd "$tmp" && apt-get -o APT::Sandbox::User=root download -q "qemu-system-common=$ver" >/dev/null)
+    dpkg -x "$tmp"/qemu-system-common_*.deb "$tmp/x"
+    cp "$tmp/x/usr/lib/qemu/virtiofsd" "$dir/bin/virtiofsd-c"
+    rm -rf "$tmp"
+fi
+"$dir/bin/virtiofsd" --version >&2
+"$dir/bin/virtiofsd-c" --version 2>&1 | head -n 1 >&2
+echo "$dir/bin"
