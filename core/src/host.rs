@@ -177,6 +177,28 @@ pub trait Host: Send + Sync {
         true
     }
 
+    /// Status of `name` in `parent` without taking a reference to it (no
+    /// symlink following, no automount): the fast path of a lookup that
+    /// finds an object the guest already knows, one host call instead of an
+    /// open, a stat and a handle (see [`Host::is_alive`] for why the key is
+    /// then enough). `Ok(None)`: no such call here, use [`Host::lookup`].
+    /// Errors: as [`Host::lookup`]'s; the caller trusts only `ENOENT` and
+    /// asks [`Host::lookup`] for the others.
+    fn stat_at(&self, parent: &Self::Inode, name: Name<'_>) -> Result<Option<Stat>> {
+        let _ = (parent, name);
+        Ok(None)
+    }
+
+    /// Whether the object `inode` refers to exists now (Linux: its `O_PATH`
+    /// descriptor is held, or its file handle still opens). No two live
+    /// objects share a [`HostKey`] and objects do not come back, so an object
+    /// alive after a [`Host::stat_at`] that returned its key is the object
+    /// that stat found. Default: `false` (no fast path).
+    fn is_alive(&self, inode: &Self::Inode) -> bool {
+        let _ = inode;
+        false
+    }
+
     /// Status of an inode (no symlink following).
     fn stat(&self, inode: &Self::Inode) -> Result<Stat>;
 

@@ -628,3 +628,68 @@ fn negative_lookup_without_watcher_waits_for_the_timeout() {
     s.now = Instant::from_millis(11_001);
     assert!(s.lookup_found(ROOT, b"late").is_ok());
 }
+
+/// A lookup that finds an object the guest knows takes one host stat
+/// (`Host::stat_at`). It must still count every lookup, follow a host-side
+/// rename to the same node, and give a file that replaced a known one (ext4
+/// hands a freed inode number to the next file) a node of its own: with the
+/// known inode's descriptor cached (it pins the inode), after the guest
+/// forgot it, and with a one-descriptor cache, where a known inode is held
+/// by its file handle only and can die while the guest still knows it.
+#[test]
+fn lookups_of_known_objects_stay_exact() {
+    known_object_lookups(LinuxHostConfig::default(), true);
+    let one_fd = LinuxHostConfig {
+        fd_cache_capacity: Some(1),
+        ..LinuxHostConfig::default()
+    };
+    known_object_lookups(one_fd, false);
+}
+
+fn known_object_lookups(host: LinuxHostConfig, forget: bool) {
+    let fx = Fixture::new();
+    let mut s = fx.session_with(host, PassthroughConfig::default());
+    fs::write(fx.path("a"), b"one").unwrap();
+    let a = s.lookup_found(ROOT, b"a").unwrap();
+    assert_eq!(s.lookup_found(ROOT, b"a").unwrap().nodeid, a.nodeid);
+    assert_eq!(s.fs().inodes().lookups(a.nodeid), Some(2));
+    fs::rename(fx.path("a"), fx.path("b")).unwrap();
+    let b = s.lookup_found(ROOT, b"b").unwrap();
+    assert_eq!(b.nodeid, a.nodeid, "renamed on the host: the same object");
+    assert_eq!(s.fs().inodes().lookups(a.nodeid), Some(3));
+    let mut seen = vec![a.nodeid];
+    let mut inos = Vec::new();
+    for i in 0..64usize {
+        fs::remove_file(fx.path("b")).unwrap();
+        let content = vec![b'x'; 10 + i];
+        fs::write(fx.path("b"), &content).unwrap();
+        inos.push(fs::metadata(fx.path("b")).unwrap().ino());
+        let e = s.lookup_found(ROOT, b"b").unwrap();
+        assert!(
+            !seen.contains(&e.nodeid),
+            "round {i}: a replaced file kept an old node"
+        );
+        assert_eq!(e.attr.size, content.len() as u64, "round {i}");
+        assert_eq!(s.getattr(e.nodeid).unwrap().size, content.len() as u64);
+        seen.push(e.nodeid);
+        if forget && i % 2 == 0 {
+            assert!(!s.forget(e.nodeid, 1), "FORGET has no reply");
+        }
+    }
+    let mut distinct = inos.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    eprintln!("64 files, {} inode numbers", distinct.len());
+    // READDIRPLUS of a known object counts a lookup too.
+    let fh = s.opendir(ROOT).unwrap();
+    let entries = s.readdir(ROOT, fh, 0, 4096, true).unwrap();
+    let last = *seen.last().unwrap();
+    let listed = entries.iter().find(|e| e.name == b"b").unwrap();
+    assert_eq!(listed.entry.as_ref().unwrap().nodeid, last);
+    assert_eq!(s.fs().inodes().lookups(last), Some(2));
+    assert_eq!(
+        s.fs().inodes().lookups(a.nodeid),
+        Some(3),
+        "the first file's node keeps its count"
+    );
+}

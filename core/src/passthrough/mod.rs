@@ -292,15 +292,40 @@ impl<H: Host> PassthroughFs<H> {
         let d = self
             .inodes
             .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
+        self.counted_entry(&d, st)
+    }
+
+    /// The entry of `d`, whose lookup is already counted.
+    fn counted_entry(&self, d: &InodeData<H::Inode>, st: &Stat) -> Entry {
         // Combined writes not yet on the host would make the size we report
         // too small, and the kernel would shrink its i_size to it.
         if self.pending_writes.load(Ordering::Acquire) > 0 {
             self.flush_node(d.nodeid);
             if let Ok(fresh) = self.host.stat(&d.inode) {
-                return self.entry_for(&d, &fresh);
+                return self.entry_for(d, &fresh);
             }
         }
-        self.entry_for(&d, st)
+        self.entry_for(d, st)
+    }
+
+    /// `name` in `parent`, counted as one lookup. An object the guest
+    /// already knows is found with one stat ([`Host::stat_at`]: its key is
+    /// in the inode table and the known inode is still alive, so it is the
+    /// same object); anything else takes the full [`Host::lookup`].
+    fn lookup_entry(&self, parent: &H::Inode, name: Name<'_>) -> Result<Entry> {
+        match self.host.stat_at(parent, name) {
+            Ok(Some(st)) => {
+                if let Some(d) = self.inodes.find_key(&st.key) {
+                    if self.host.is_alive(&d.inode) && self.inodes.add_ref(&d) {
+                        return Ok(self.counted_entry(&d, &st));
+                    }
+                }
+            }
+            Err(Errno::ENOENT) => return Err(Errno::ENOENT),
+            Ok(None) | Err(_) => {}
+        }
+        let (inode, st) = self.host.lookup(parent, name)?;
+        Ok(self.entry(inode, &st))
     }
 
     fn entry_for(&self, d: &InodeData<H::Inode>, st: &Stat) -> Entry {
@@ -604,8 +629,8 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             }
         }
         let dir_gen = p.generation();
-        match self.host.lookup(&p.inode, name) {
-            Ok((inode, st)) => Ok(self.entry(inode, &st)),
+        match self.lookup_entry(&p.inode, name) {
+            Ok(entry) => Ok(entry),
             Err(Errno::ENOENT) => {
                 if use_neg {
                     self.neg
@@ -1130,9 +1155,8 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
                 // `.`, `..`: no lookup, nodeid 0.
                 Err(_) => return matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true)),
             };
-            match self.host.lookup(&parent.inode, name) {
-                Ok((inode, st)) => {
-                    let entry = self.entry(inode, &st);
+            match self.lookup_entry(&parent.inode, name) {
+                Ok(entry) => {
                     if matches!(out.add_plus(&entry, e.next, e.typ, e.name), Ok(true)) {
                         true
                     } else {

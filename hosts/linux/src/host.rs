@@ -405,6 +405,32 @@ impl Host for LinuxHost {
         self.shared.inode_from_path_fd(fd, true)
     }
 
+    /// `statx(2)` of `name` relative to the parent's `O_PATH` descriptor
+    /// (`AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT`): `name` is one validated
+    /// component, so nothing beyond `parent` is resolved.
+    fn stat_at(&self, parent: &Inode, name: Name<'_>) -> Result<Option<Stat>> {
+        // The sandbox test's broken lookup must see every name.
+        if cfg!(feature = "insecure-lookup-for-sandbox-test") {
+            return Ok(None);
+        }
+        let dir = parent.path_fd().wire()?;
+        let st = rustix::fs::statx(
+            &*dir,
+            name.as_bytes(),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW | rustix::fs::AtFlags::NO_AUTOMOUNT,
+            crate::stat::STATX_WANT,
+        )
+        .wire()?;
+        Ok(Some(from_statx(&st)))
+    }
+
+    /// Held descriptor: alive (it pins the inode). File handle: alive if it
+    /// still opens (a freed inode's handle is `ESTALE`; the handle's
+    /// generation tells a reused inode number apart).
+    fn is_alive(&self, inode: &Inode) -> bool {
+        inode.path_fd().is_ok()
+    }
+
     fn same_inode(&self, a: &Inode, b: &Inode) -> bool {
         if !a.same_handle(b) {
             return false;
