@@ -160,6 +160,12 @@ pub trait Host: Send + Sync {
     type File: Send + Sync;
     /// An open directory stream. Hosts synchronise concurrent reads of one stream.
     type Dir: Send + Sync;
+    /// What the passthrough keeps of an inode after the guest forgot it, for
+    /// export support (see [`Host::export`]): memory only, no descriptor
+    /// (Linux: the kernel file handle, see
+    /// [name_to_handle_at(2)](https://man7.org/linux/man-pages/man2/name_to_handle_at.2.html)).
+    /// Equal values name the same object.
+    type Export: Send + Sync + Clone + PartialEq;
 
     /// The shared directory.
     fn root(&self) -> Result<(Self::Inode, Stat)>;
@@ -175,6 +181,42 @@ pub trait Host: Send + Sync {
     fn same_inode(&self, a: &Self::Inode, b: &Self::Inode) -> bool {
         let _ = (a, b);
         true
+    }
+
+    /// Whether [`Host::export`] and [`Host::reopen`] work here (Linux: inodes
+    /// are held by file handle and the process may reopen handles, which
+    /// needs `CAP_DAC_READ_SEARCH`). Default: no; the passthrough then keeps
+    /// `FUSE_NO_EXPORT_SUPPORT`.
+    fn can_export(&self) -> bool {
+        false
+    }
+
+    /// A reference to `inode` that [`Host::reopen`] can turn back into an
+    /// inode after `inode` is dropped, holding no host resource but memory;
+    /// `None` where the host has none for this inode. Called under the
+    /// passthrough's inode-table lock: it must not block (a copy of what the
+    /// inode holds). Default: `None`.
+    fn export(&self, inode: &Self::Inode) -> Option<Self::Export> {
+        let _ = inode;
+        None
+    }
+
+    /// Reopens the object `export` refers to: the same object or an error
+    /// (`ESTALE` once it is gone; never another object). The object may have
+    /// been renamed anywhere on its file system meanwhile: the caller checks
+    /// that a directory is still inside the share. Default: `ESTALE`.
+    fn reopen(&self, export: &Self::Export) -> Result<(Self::Inode, Stat)> {
+        let _ = export;
+        Err(crate::Errno::ESTALE)
+    }
+
+    /// The parent directory of directory `dir` (`..`; the root of the host's
+    /// file system tree is its own parent). The only operation that resolves
+    /// `..`: the result may lie outside the share, and the caller checks it
+    /// (see [`crate::passthrough`]'s export support). Default: `EOPNOTSUPP`.
+    fn parent(&self, dir: &Self::Inode) -> Result<(Self::Inode, Stat)> {
+        let _ = dir;
+        Err(crate::Errno::EOPNOTSUPP)
     }
 
     /// Status of an inode (no symlink following).
