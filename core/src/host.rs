@@ -15,7 +15,9 @@
 //!   Every operation resolves exactly one component relative to a handle
 //!   and never follows a symlink there (no `chown`, `chmod`, `utimens`,
 //!   `open`, xattr call ever acts on a symlink's target). Nothing outside the
-//!   shared directory is ever reached.
+//!   shared directory is ever reached. The exceptions are export support's
+//!   [`Host::parent`] and [`Host::reopen`], whose results the passthrough
+//!   checks before use (the same object; a directory inside the share).
 //! - Device nodes, FIFOs and sockets are never opened for I/O.
 //! - No host call blocks on a lock the core holds (the core holds none across calls).
 
