@@ -78,6 +78,9 @@ pub struct InodeTable<I, E = ()> {
     orphans: Mutex<HashMap<u64, u64>>,
     /// Nodes the guest forgot, kept for export support.
     forgotten: Mutex<Forgotten<Kept<E>>>,
+    /// Whether the forgotten table may hold anything (capacity > 0): a table
+    /// without export support never takes its lock.
+    keeps: bool,
     next: Mutex<u64>,
 }
 
@@ -107,6 +110,7 @@ impl<I, E> InodeTable<I, E> {
             by_key: core::array::from_fn(|_| Mutex::new(HashMap::new())),
             orphans: Mutex::new(HashMap::new()),
             forgotten: Mutex::new(Forgotten::new(forgotten)),
+            keeps: forgotten > 0,
             next: Mutex::new(ROOT_ID + 1),
         };
         let data = Arc::new(InodeData {
@@ -179,10 +183,13 @@ impl<I, E> InodeTable<I, E> {
                 self.orphans.lock().insert(e.nodeid, e.lookups);
             }
         }
-        let reclaimed = self
-            .forgotten
-            .lock()
-            .take_key_if(&key, |k| kept(&k.export, &inode));
+        let reclaimed = if self.keeps {
+            self.forgotten
+                .lock()
+                .take_key_if(&key, |k| kept(&k.export, &inode))
+        } else {
+            None
+        };
         let (nodeid, dir_gen) = match reclaimed {
             Some((id, k)) => (id, k.dir_gen.wrapping_add(1)),
             None => {

@@ -391,7 +391,10 @@ impl Host for LinuxHost {
     }
 
     /// `openat(dir, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW)`: the kernel's
-    /// `..`, which crosses mounts and stops at the process's root.
+    /// `..`, which crosses mounts and stops at the process's root. The
+    /// result is held by file handle only on a mount the host knows already
+    /// (else by its own descriptor), so a walk out of the share leaves no
+    /// descriptor behind.
     fn parent(&self, dir: &Inode) -> Result<(Inode, Stat)> {
         if dir.file_type() != mode::S_IFDIR {
             return Err(Errno::ENOTDIR);
@@ -408,7 +411,7 @@ impl Host for LinuxHost {
                 )
             })
             .wire()?;
-        self.shared.inode_from_path_fd(up, true)
+        self.shared.inode_from_path_fd_known_mounts(up)
     }
 
     fn root(&self) -> Result<(Inode, Stat)> {

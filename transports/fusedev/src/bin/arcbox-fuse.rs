@@ -34,7 +34,8 @@ struct Args {
     /// Mount options, comma-separated, as mount(8) and fuse(8) take them
     /// (ro, suid, dev, noexec, noatime, allow_other, fsname=, max_read=, ...)
     /// and the arcbox ones (cache=, timeout=, threads=, max_write=,
-    /// writeback, no_xattr, no_readdirplus, log_level=, watch=); see the README.
+    /// writeback, no_xattr, no_readdirplus, log_level=, watch=,
+    /// export_support=); see the README.
     #[arg(short = 'o', value_name = "OPT[,OPT...]", action = clap::ArgAction::Append)]
     options: Vec<String>,
     /// Worker threads, each with its own /dev/fuse descriptor [default: number of CPUs, at least 2].
