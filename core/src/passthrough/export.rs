@@ -27,10 +27,15 @@
 //! a new server should use a new generation.
 
 use super::PassthroughFs;
+use super::inodes::NodeState;
 use crate::abi::{ROOT_ID, mode};
 use crate::errno::{Errno, Result};
 use crate::fs::{Entry, NodeId};
 use crate::host::{Host, Stat};
+
+/// How often a LOOKUP of `.` looks again after the node moved between live
+/// and kept under it.
+const RETRIES: usize = 4;
 
 /// Most levels walked up from a directory to find the share root; a deeper
 /// directory is treated as outside (`ESTALE`). `PATH_MAX` (4096) admits
@@ -46,26 +51,32 @@ impl<H: Host> PassthroughFs<H> {
         if node == ROOT_ID {
             return self.root_entry();
         }
-        // Still known (the guest's FORGET may be in flight): one more lookup.
-        if let Some(d) = self.inodes.get(node) {
-            let st = self.host.stat(&d.inode)?;
-            self.check_alive(&d.inode, &st)?;
-            if self.inodes.add_ref(&d) {
-                return Ok(self.entry_for(&d, &st));
+        // A FORGET (the kernel sends "." right after dropping the inode) or a
+        // lookup by name may move the node between live and kept while we
+        // act: each failure below means one did; look again, a few times.
+        for _ in 0..RETRIES {
+            match self.inodes.state(node).ok_or(Errno::ESTALE)? {
+                NodeState::Live(d) => {
+                    let st = self.host.stat(&d.inode)?;
+                    self.check_alive(&d.inode, &st)?;
+                    if self.inodes.add_ref(&d) {
+                        return Ok(self.entry_for(&d, &st));
+                    }
+                }
+                NodeState::Kept(key, kept) => {
+                    let (inode, st) = self.host.reopen(&kept)?;
+                    if st.key != key || self.host.export(&inode).as_ref() != Some(&kept) {
+                        return Err(Errno::ESTALE);
+                    }
+                    self.check_alive(&inode, &st)?;
+                    let same = |old: &H::Inode, new: &H::Inode| self.host.same_inode(old, new);
+                    if let Ok(d) = self.inodes.reinstate(node, key, inode, same) {
+                        return Ok(self.entry_for(&d, &st));
+                    }
+                }
             }
-            // Forgotten (or orphaned) meanwhile: try the forgotten table.
         }
-        let (key, kept) = self.inodes.forgotten(node).ok_or(Errno::ESTALE)?;
-        let (inode, st) = self.host.reopen(&kept)?;
-        if st.key != key || self.host.export(&inode).as_ref() != Some(&kept) {
-            return Err(Errno::ESTALE);
-        }
-        self.check_alive(&inode, &st)?;
-        let d = self
-            .inodes
-            .reinstate(node, key, inode, |old, new| self.host.same_inode(old, new))
-            .map_err(|_| Errno::ESTALE)?;
-        Ok(self.entry_for(&d, &st))
+        Err(Errno::ESTALE)
     }
 
     /// LOOKUP of `..` in directory `node`; see the module docs.

@@ -64,6 +64,14 @@ struct Kept<E> {
     dir_gen: u32,
 }
 
+/// Where a node is ([`InodeTable::state`]).
+pub enum NodeState<I, E> {
+    /// Known to the guest.
+    Live(Arc<InodeData<I>>),
+    /// Forgotten and kept: its identity and the host's reference.
+    Kept(HostKey, E),
+}
+
 struct KeyEntry {
     nodeid: u64,
     lookups: u64,
@@ -183,13 +191,12 @@ impl<I, E> InodeTable<I, E> {
                 self.orphans.lock().insert(e.nodeid, e.lookups);
             }
         }
-        let reclaimed = if self.keeps {
-            self.forgotten
-                .lock()
-                .take_key_if(&key, |k| kept(&k.export, &inode))
-        } else {
-            None
-        };
+        // Held until the node is in the node map, so that a node is always
+        // in one of the two (see `state`).
+        let mut forgotten = self.keeps.then(|| self.forgotten.lock());
+        let reclaimed = forgotten
+            .as_mut()
+            .and_then(|f| f.take_key_if(&key, |k| kept(&k.export, &inode)));
         let (nodeid, dir_gen) = match reclaimed {
             Some((id, k)) => (id, k.dir_gen.wrapping_add(1)),
             None => {
@@ -209,7 +216,28 @@ impl<I, E> InodeTable<I, E> {
         self.by_node[node_shard(nodeid)]
             .lock()
             .insert(nodeid, d.clone());
+        drop(forgotten);
         d
+    }
+
+    /// Where node `nodeid` is, seen atomically with respect to FORGET and
+    /// reclaims: kept in the forgotten table (also while a FORGET is
+    /// removing it), live, or unknown. The answer may be stale by the time
+    /// the caller acts on it; a caller that then fails looks again.
+    pub fn state(&self, nodeid: u64) -> Option<NodeState<I, E>>
+    where
+        E: Clone,
+    {
+        let forgotten = self.forgotten.lock();
+        if let Some((key, kept)) = forgotten.get(nodeid) {
+            return Some(NodeState::Kept(key, kept.export.clone()));
+        }
+        let live = self.by_node[node_shard(nodeid)]
+            .lock()
+            .get(&nodeid)
+            .cloned();
+        drop(forgotten);
+        live.map(NodeState::Live)
     }
 
     /// Counts one more lookup of a node the guest already has (hard link,
@@ -440,5 +468,39 @@ mod tests {
         assert_eq!(t.lookups(new.nodeid), Some(1));
         assert_eq!(t.forget(new.nodeid, 1).map(|d| d.inode), Some(2));
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn reinstate_never_gives_a_node_id_two_objects() {
+        let same = |a: &u32, b: &u32| a == b;
+        let t: InodeTable<u32, u32> = InodeTable::with_forgotten(ROOT, 0, 8);
+        let n = t.insert_or_ref(K, 1, same).nodeid;
+        assert!(t.forget_keep(n, 1, |i| Some(*i)).is_some());
+        assert_eq!(t.forgotten(n), Some((K, 1)));
+        // Never issued, the root, 0, or the wrong identity: refused.
+        for (id, key) in [(n + 1, K), (ROOT_ID, ROOT), (0, K), (n, ROOT)] {
+            assert_eq!(t.reinstate(id, key, 1, same).err(), Some(1), "{id}");
+        }
+        let d = t.reinstate(n, K, 1, same).unwrap();
+        assert_eq!((d.nodeid, t.lookups(n)), (n, Some(1)));
+        assert_eq!(t.forgotten_len(), 0);
+        // Live under the same id (a racing "."): counted, if the same object.
+        assert_eq!(t.reinstate(n, K, 1, same).unwrap().nodeid, n);
+        assert_eq!(t.lookups(n), Some(2));
+        assert_eq!(t.reinstate(n, K, 7, same).err(), Some(7));
+        // The key now names another node: refused.
+        assert!(t.forget_keep(n, 2, |i| Some(*i)).is_some());
+        let other = t.insert_or_ref(K, 3, same).nodeid;
+        assert_ne!(other, n);
+        assert_eq!(t.reinstate(n, K, 1, same).err(), Some(1));
+        // A lookup by name of the kept object reclaims its id.
+        assert!(t.forget_keep(other, 1, |i| Some(*i)).is_some());
+        let back = t.insert_or_reclaim(K, 3, same, |kept, i| kept == i);
+        assert_eq!(back.nodeid, other);
+        // Orphans are never kept.
+        let fresh = t.insert_or_reclaim(K, 4, same, |kept, i| kept == i);
+        assert_ne!(fresh.nodeid, other);
+        assert!(t.forget_keep(other, 1, |i| Some(*i)).is_some());
+        assert_eq!(t.forgotten(other), None);
     }
 }
