@@ -363,6 +363,16 @@ impl<F: FileSystem> FuseDispatcher<F> {
                 unique,
                 &reply::entry_out(&fs.lookup(ctx, node, name)?),
             )?),
+            Request::LookupSelf => ok(reply::reply_struct(
+                reply,
+                unique,
+                &reply::entry_out(&fs.lookup_self(ctx, node)?),
+            )?),
+            Request::LookupParent => ok(reply::reply_struct(
+                reply,
+                unique,
+                &reply::entry_out(&fs.lookup_parent(ctx, node)?),
+            )?),
             Request::Forget { arg } => {
                 fs.forget(ctx, node, arg.nlookup);
                 Ok(None)

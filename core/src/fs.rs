@@ -178,6 +178,24 @@ pub trait FileSystem: Sync {
         Err(Errno::ENOSYS)
     }
 
+    /// LOOKUP of `.` in `node`: with `FUSE_EXPORT_SUPPORT`, the guest
+    /// kernel reopens a file handle whose node it no longer has (Linux
+    /// `fuse_get_dentry`, fs/fuse/inode.c). Answers `node`'s own entry with
+    /// the same node id and generation, counting a lookup; `ENOENT` or
+    /// `ESTALE` for a node the filesystem cannot give back (the kernel
+    /// reports `ESTALE`). Default: `EINVAL`, as for any other bad name.
+    fn lookup_self(&self, ctx: &Context, node: NodeId) -> Result<Entry> {
+        Err(Errno::EINVAL)
+    }
+
+    /// LOOKUP of `..` in directory `node` (Linux `fuse_get_parent`, with
+    /// `FUSE_EXPORT_SUPPORT`, to reconnect a directory opened by handle):
+    /// the parent's entry, counting a lookup; the root is its own parent.
+    /// Default: `EINVAL`, as for any other bad name.
+    fn lookup_parent(&self, ctx: &Context, node: NodeId) -> Result<Entry> {
+        Err(Errno::EINVAL)
+    }
+
     /// FORGET: drop `nlookup` lookups of `node`. The guest's count is not to be
     /// trusted; never underflow, never free the root.
     fn forget(&self, ctx: &Context, node: NodeId, nlookup: u64) {}

@@ -15,7 +15,9 @@
 //!   Every operation resolves exactly one component relative to a handle
 //!   and never follows a symlink there (no `chown`, `chmod`, `utimens`,
 //!   `open`, xattr call ever acts on a symlink's target). Nothing outside the
-//!   shared directory is ever reached.
+//!   shared directory is ever reached. The exceptions are export support's
+//!   [`Host::parent`] and [`Host::reopen`], whose results the passthrough
+//!   checks before use (the same object; a directory inside the share).
 //! - Device nodes, FIFOs and sockets are never opened for I/O.
 //! - No host call blocks on a lock the core holds (the core holds none across calls).
 
@@ -160,6 +162,12 @@ pub trait Host: Send + Sync {
     type File: Send + Sync;
     /// An open directory stream. Hosts synchronise concurrent reads of one stream.
     type Dir: Send + Sync;
+    /// What the passthrough keeps of an inode after the guest forgot it, for
+    /// export support (see [`Host::export`]): memory only, no descriptor
+    /// (Linux: the kernel file handle, see
+    /// [name_to_handle_at(2)](https://man7.org/linux/man-pages/man2/name_to_handle_at.2.html)).
+    /// Equal values name the same object.
+    type Export: Send + Sync + Clone + PartialEq;
 
     /// The shared directory.
     fn root(&self) -> Result<(Self::Inode, Stat)>;
@@ -197,6 +205,42 @@ pub trait Host: Send + Sync {
     fn is_alive(&self, inode: &Self::Inode) -> bool {
         let _ = inode;
         false
+    }
+
+    /// Whether [`Host::export`] and [`Host::reopen`] work here (Linux: inodes
+    /// are held by file handle and the process may reopen handles, which
+    /// needs `CAP_DAC_READ_SEARCH`). Default: no; the passthrough then keeps
+    /// `FUSE_NO_EXPORT_SUPPORT`.
+    fn can_export(&self) -> bool {
+        false
+    }
+
+    /// A reference to `inode` that [`Host::reopen`] can turn back into an
+    /// inode after `inode` is dropped, holding no host resource but memory;
+    /// `None` where the host has none for this inode. Called under the
+    /// passthrough's inode-table lock: it must not block (a copy of what the
+    /// inode holds). Default: `None`.
+    fn export(&self, inode: &Self::Inode) -> Option<Self::Export> {
+        let _ = inode;
+        None
+    }
+
+    /// Reopens the object `export` refers to: the same object or an error
+    /// (`ESTALE` once it is gone; never another object). The object may have
+    /// been renamed anywhere on its file system meanwhile: the caller checks
+    /// that a directory is still inside the share. Default: `ESTALE`.
+    fn reopen(&self, export: &Self::Export) -> Result<(Self::Inode, Stat)> {
+        let _ = export;
+        Err(crate::Errno::ESTALE)
+    }
+
+    /// The parent directory of directory `dir` (`..`; the root of the host's
+    /// file system tree is its own parent). The only operation that resolves
+    /// `..`: the result may lie outside the share, and the caller checks it
+    /// (see [`crate::passthrough`]'s export support). Default: `EOPNOTSUPP`.
+    fn parent(&self, dir: &Self::Inode) -> Result<(Self::Inode, Stat)> {
+        let _ = dir;
+        Err(crate::Errno::EOPNOTSUPP)
     }
 
     /// Status of an inode (no symlink following).

@@ -55,6 +55,10 @@ pub enum Request<'a> {
     Lookup {
         name: Name<'a>,
     },
+    /// LOOKUP of `.` (export support: the node itself).
+    LookupSelf,
+    /// LOOKUP of `..` (export support: the node's parent directory).
+    LookupParent,
     Forget {
         arg: ForgetIn,
     },
@@ -310,8 +314,12 @@ impl<'a> Request<'a> {
             len: body_len - pos.min(body_len),
         };
         Ok(match opcode {
-            Opcode::LOOKUP => Request::Lookup {
-                name: c.name(truncated)?,
+            Opcode::LOOKUP => match c.cstr(NAME_MAX, truncated)? {
+                b"." => Request::LookupSelf,
+                b".." => Request::LookupParent,
+                s => Request::Lookup {
+                    name: Name::new(s)?,
+                },
             },
             Opcode::FORGET => Request::Forget { arg: c.take()? },
             Opcode::GETATTR => {
@@ -543,7 +551,7 @@ impl<'a> Request<'a> {
     /// The opcode this request came with.
     pub fn opcode(&self) -> Opcode {
         match self {
-            Request::Lookup { .. } => Opcode::LOOKUP,
+            Request::Lookup { .. } | Request::LookupSelf | Request::LookupParent => Opcode::LOOKUP,
             Request::Forget { .. } => Opcode::FORGET,
             Request::Getattr { .. } => Opcode::GETATTR,
             Request::Setattr { .. } => Opcode::SETATTR,
@@ -658,7 +666,11 @@ mod tests {
             })
         );
         assert_eq!(parse(Opcode::LOOKUP, b"abc"), Err(Errno::EINVAL));
-        assert_eq!(parse(Opcode::LOOKUP, b"..\0"), Err(Errno::EINVAL));
+        assert_eq!(parse(Opcode::LOOKUP, b"..\0"), Ok(Request::LookupParent));
+        assert_eq!(parse(Opcode::LOOKUP, b".\0"), Ok(Request::LookupSelf));
+        assert_eq!(parse(Opcode::LOOKUP, b"...\0").map(|_| ()), Ok(()));
+        assert_eq!(parse(Opcode::LOOKUP, b"..\0x\0"), Ok(Request::LookupParent));
+        assert_eq!(parse(Opcode::LOOKUP, b".."), Err(Errno::EINVAL));
         assert_eq!(parse(Opcode::LOOKUP, b"a/b\0"), Err(Errno::EINVAL));
         assert_eq!(parse(Opcode::LOOKUP, b"\0"), Err(Errno::EINVAL));
         let mut long = [b'a'; 300];

@@ -397,7 +397,11 @@ fn hostile_names_never_leave_the_share() {
                 bad.escape_ascii().to_string()
             );
         };
-        check(s.lookup(ROOT, bad).map(drop), "lookup");
+        // With export support, "." and ".." of the root are the root.
+        match bad {
+            b"." | b".." | b"..\0" => assert_eq!(s.lookup(ROOT, bad).unwrap().nodeid, ROOT),
+            _ => check(s.lookup(ROOT, bad).map(drop), "lookup"),
+        }
         check(s.mkdir(ROOT, bad, 0o777).map(drop), "mkdir");
         check(s.mknod(ROOT, bad, REG | 0o666, 0).map(drop), "mknod");
         check(s.symlink(ROOT, bad, b"/etc").map(drop), "symlink");

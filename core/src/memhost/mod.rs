@@ -294,6 +294,33 @@ impl Host for MemHost {
     type Inode = MemInode;
     type File = MemFile;
     type Dir = MemDir;
+    /// The inode number: this host never reuses one.
+    type Export = u64;
+
+    fn can_export(&self) -> bool {
+        true
+    }
+
+    fn export(&self, inode: &MemInode) -> Option<u64> {
+        Some(inode.ino)
+    }
+
+    fn reopen(&self, ino: &u64) -> Result<(MemInode, Stat)> {
+        let (ino, stat) = self.grab(&mut self.shared.state.lock(), *ino)?;
+        Ok((self.inode(ino), stat))
+    }
+
+    fn parent(&self, dir: &MemInode) -> Result<(MemInode, Stat)> {
+        let (ino, stat) = {
+            let mut st = self.shared.state.lock();
+            let parent = match &st.node(dir.ino)?.kind {
+                Kind::Dir { parent, .. } => *parent,
+                _ => return Err(Errno::ENOTDIR),
+            };
+            self.grab(&mut st, parent)?
+        };
+        Ok((self.inode(ino), stat))
+    }
 
     fn root(&self) -> Result<(MemInode, Stat)> {
         let (ino, stat) = self.grab(&mut self.shared.state.lock(), ROOT_INO)?;

@@ -14,6 +14,8 @@ mod attr;
 mod config;
 pub mod dax;
 mod direct;
+mod export;
+mod forgotten;
 pub mod handles;
 pub mod inodes;
 mod killpriv;
@@ -24,7 +26,10 @@ pub mod wcombine;
 mod xattr;
 
 pub use attr::{decode_dev, to_attr, to_statx};
-pub use config::{CacheMode, DEFAULT_NEGATIVE_CACHE_CAPACITY, FsConfig, PassthroughConfig};
+pub use config::{
+    CacheMode, DEFAULT_EXPORT_CAPACITY, DEFAULT_NEGATIVE_CACHE_CAPACITY, FsConfig,
+    PassthroughConfig,
+};
 pub use dax::{DaxConfig, DaxMapper, DaxMapping, DaxWindow};
 pub use ownership::{IdMap, IdMapError, Ownership};
 
@@ -120,7 +125,9 @@ pub type PtNegCache = SizedNegativeCache<8>;
 pub struct PassthroughFs<H: Host> {
     host: H,
     cfg: PassthroughConfig,
-    inodes: InodeTable<H::Inode>,
+    inodes: InodeTable<H::Inode, H::Export>,
+    /// Export support is on (configured, and the host can reopen objects).
+    export: bool,
     handles: HandleTable<Handle<H>>,
     neg: PtNegCache,
     /// Negotiated INIT flags (low, high words).
@@ -146,8 +153,11 @@ impl<H: Host> PassthroughFs<H> {
     /// Errors: whatever the host's `root()` fails with.
     pub fn new(host: H, cfg: PassthroughConfig) -> Result<Self> {
         let (root, st) = host.root()?;
+        let export = cfg.export_support && host.can_export();
+        let kept = if export { cfg.export_capacity } else { 0 };
         Ok(PassthroughFs {
-            inodes: InodeTable::new(st.key, root),
+            inodes: InodeTable::with_forgotten(st.key, root, kept),
+            export,
             handles: HandleTable::new(),
             neg: PtNegCache::with_capacity(if cfg.negative_cache {
                 cfg.negative_cache_capacity
@@ -222,8 +232,14 @@ impl<H: Host> PassthroughFs<H> {
     }
 
     /// The inode table (diagnostics and tests).
-    pub fn inodes(&self) -> &InodeTable<H::Inode> {
+    pub fn inodes(&self) -> &InodeTable<H::Inode, H::Export> {
         &self.inodes
+    }
+
+    /// Whether export support is on ([`PassthroughConfig::export_support`]
+    /// and a host that can reopen objects).
+    pub fn export_support(&self) -> bool {
+        self.export
     }
 
     /// The server-side negative cache (diagnostics and tests).
@@ -288,10 +304,31 @@ impl<H: Host> PassthroughFs<H> {
             .map_err(|_| Errno::EBADF)
     }
 
+    /// Counts a lookup of `inode` (key `st.key`) in the inode table: a known
+    /// object keeps its node id, one the guest forgot gets its old one back
+    /// (export support), a new one gets a new one.
+    fn insert_inode(&self, st: &Stat, inode: H::Inode) -> Arc<InodeData<H::Inode>> {
+        self.inodes.insert_or_reclaim(
+            st.key,
+            inode,
+            |old, new| self.host.same_inode(old, new),
+            |kept, new| self.export && self.host.export(new).as_ref() == Some(kept),
+        )
+    }
+
+    /// Drops `n` lookups of `node`; a node removed is kept for export support.
+    fn forget_node(&self, node: NodeId, n: u64) -> Option<Arc<InodeData<H::Inode>>> {
+        self.inodes.forget_keep(node, n, |inode| {
+            if self.export {
+                self.host.export(inode)
+            } else {
+                None
+            }
+        })
+    }
+
     fn entry(&self, inode: H::Inode, st: &Stat) -> Entry {
-        let d = self
-            .inodes
-            .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
+        let d = self.insert_inode(st, inode);
         self.counted_entry(&d, st)
     }
 
@@ -331,7 +368,7 @@ impl<H: Host> PassthroughFs<H> {
     fn entry_for(&self, d: &InodeData<H::Inode>, st: &Stat) -> Entry {
         Entry {
             nodeid: d.nodeid,
-            generation: 0,
+            generation: u64::from(self.cfg.generation),
             attr: to_attr(&self.guest_stat(&d.inode, *st)),
             entry_valid: self.cfg.entry_timeout,
             attr_valid: self.cfg.attr_timeout,
@@ -544,10 +581,15 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         if self.cfg.killpriv_v2 {
             want |= InitFlags::HANDLE_KILLPRIV_V2;
         }
-        // Node ids are not stable across FORGET, so file handles made from
-        // them could not be opened again (ESTALE): have the kernel refuse
-        // to make them (name_to_handle_at fails with EOPNOTSUPP).
-        want |= InitFlags::NO_EXPORT_SUPPORT;
+        // Export support answers LOOKUP of "." and ".." (see `export`);
+        // without it node ids are not stable across FORGET, so file handles
+        // made from them could not be opened again (ESTALE): have the kernel
+        // refuse to make them (name_to_handle_at fails with EOPNOTSUPP).
+        if self.export {
+            want |= InitFlags::EXPORT_SUPPORT;
+        } else {
+            want |= InitFlags::NO_EXPORT_SUPPORT;
+        }
         want |= self.acl_flags();
         want |= self.kp_init_flags();
         if self.cfg.security_label {
@@ -642,9 +684,17 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         }
     }
 
+    fn lookup_self(&self, _ctx: &Context, node: NodeId) -> Result<Entry> {
+        self.export_lookup_self(node)
+    }
+
+    fn lookup_parent(&self, _ctx: &Context, node: NodeId) -> Result<Entry> {
+        self.export_lookup_parent(node)
+    }
+
     fn forget(&self, _ctx: &Context, node: NodeId, nlookup: u64) {
         // The removed inode (if any) is dropped here, outside every lock.
-        let gone = self.inodes.forget(node, nlookup);
+        let gone = self.forget_node(node, nlookup);
         if let (Some(_), Some(dax)) = (&gone, &self.dax) {
             dax.remove_node(node);
         }
@@ -1160,7 +1210,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
                     if matches!(out.add_plus(&entry, e.next, e.typ, e.name), Ok(true)) {
                         true
                     } else {
-                        drop(self.inodes.forget(entry.nodeid, 1));
+                        drop(self.forget_node(entry.nodeid, 1));
                         false
                     }
                 }
@@ -1262,9 +1312,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             let _ = self.host.unlink(&p.inode, name);
             return Err(e);
         }
-        let d = self
-            .inodes
-            .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
+        let d = self.insert_inode(&st, inode);
         let entry = self.entry_for(&d, &st);
         let mode = self.kp_decide(entry.nodeid, &file, flags);
         let mut o = self.new_file_handle(d, file, flags);
@@ -1338,9 +1386,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         )?;
         // Unnamed until linked: dropping `file` removes it.
         self.apply_label(ctx, &inode)?;
-        let d = self
-            .inodes
-            .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
+        let d = self.insert_inode(&st, inode);
         let entry = self.entry_for(&d, &st);
         Ok((entry, self.new_file_handle(d, file, flags)))
     }

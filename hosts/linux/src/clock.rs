@@ -1,5 +1,6 @@
 //! [`monotonic_now`]: a clock for [`arcbox_fs::FuseDispatcher::with_clock`],
-//! so that the dispatcher's [`arcbox_fs::stats::Stats`] measure latency.
+//! so that the dispatcher's [`arcbox_fs::stats::Stats`] measure latency; and
+//! [`instance_generation`], a per-server node generation from the wall clock.
 
 use arcbox_fs::Instant;
 use std::sync::OnceLock;
@@ -13,9 +14,31 @@ pub fn monotonic_now() -> Instant {
     Instant::from_nanos(u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX))
 }
 
+/// A node generation for this server instance
+/// ([`arcbox_fs::passthrough::PassthroughConfig::generation`]): the wall
+/// clock's seconds mixed with its nanoseconds (`CLOCK_REALTIME`), never 0.
+/// Two servers started at different times answer with different
+/// generations, so a guest file handle from an earlier server is stale
+/// rather than another object with the same node id.
+pub fn instance_generation() -> u32 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let g = (t.as_secs() as u32).rotate_left(7) ^ t.subsec_nanos();
+    g.max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generations_differ_between_instants() {
+        let a = instance_generation();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert_ne!(a, instance_generation());
+        assert_ne!(a, 0);
+    }
 
     #[test]
     fn never_goes_back() {

@@ -8,7 +8,7 @@ use crate::fanotify::Fanotify;
 use crate::fdcache::PathFd;
 use crate::file::File;
 use crate::flags::io_flags;
-use crate::inode::Inode;
+use crate::inode::{Export, Inode};
 use crate::killpriv::NoFsetid;
 use crate::lock::{from_flock, to_flock};
 use crate::proc::ProcFdPath;
@@ -367,6 +367,52 @@ impl Host for LinuxHost {
     type Inode = Inode;
     type File = File;
     type Dir = Dir;
+    type Export = Export;
+
+    /// Inodes are held by file handle, which this process may reopen
+    /// (`CAP_DAC_READ_SEARCH`, checked at construction).
+    fn can_export(&self) -> bool {
+        self.shared.handles
+    }
+
+    fn export(&self, inode: &Inode) -> Option<Export> {
+        inode.export()
+    }
+
+    /// `open_by_handle_at(2)` of the kept handle: `ESTALE` once the object
+    /// is gone (the handle encodes the inode generation, so a reused inode
+    /// number is not it).
+    fn reopen(&self, export: &Export) -> Result<(Inode, Stat)> {
+        let fd = self
+            .shared
+            .fd_call(|| sys::open_by_handle_at(&export.mount, &export.handle, OFlags::PATH))
+            .wire()?;
+        self.shared.inode_from_path_fd(fd, true)
+    }
+
+    /// `openat(dir, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW)`: the kernel's
+    /// `..`, which crosses mounts and stops at the process's root. The
+    /// result is held by file handle only on a mount the host knows already
+    /// (else by its own descriptor), so a walk out of the share leaves no
+    /// descriptor behind.
+    fn parent(&self, dir: &Inode) -> Result<(Inode, Stat)> {
+        if dir.file_type() != mode::S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        let fd = dir.path_fd().wire()?;
+        let up = self
+            .shared
+            .fd_call(|| {
+                rustix::fs::openat(
+                    &*fd,
+                    c"..",
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+            })
+            .wire()?;
+        self.shared.inode_from_path_fd_known_mounts(up)
+    }
 
     fn root(&self) -> Result<(Inode, Stat)> {
         let fd = self.shared.reopen(self.root.as_fd(), OFlags::PATH).wire()?;

@@ -28,6 +28,33 @@ pub(crate) enum Repr {
     },
 }
 
+/// [`arcbox_fs::host::Host::Export`] of [`crate::LinuxHost`]: an inode's
+/// kernel file handle and the descriptor of its mount (shared by every
+/// inode of that mount), kept after the guest forgets the inode. It holds
+/// no descriptor of its own; [`arcbox_fs::host::Host::reopen`] turns it back
+/// into an [`Inode`] with `open_by_handle_at(2)`.
+#[derive(Clone)]
+pub struct Export {
+    pub(crate) handle: FileHandle,
+    pub(crate) mount: PathFd,
+}
+
+impl PartialEq for Export {
+    /// Same handle: same object (a handle encodes the inode generation).
+    fn eq(&self, other: &Export) -> bool {
+        self.handle == other.handle
+    }
+}
+
+impl std::fmt::Debug for Export {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Export")
+            .field("handle_type", &self.handle.handle_type())
+            .field("handle_len", &self.handle.bytes().len())
+            .finish()
+    }
+}
+
 /// [`arcbox_fs::host::Host::Inode`] of [`crate::LinuxHost`]: an inode of the
 /// share, reachable only through a lookup from the root. It allows no I/O;
 /// [`arcbox_fs::host::Host::open`] makes a [`crate::File`] of it.
@@ -78,6 +105,17 @@ impl Inode {
         match (&self.repr, &other.repr) {
             (Repr::Handle { handle: a, .. }, Repr::Handle { handle: b, .. }) => a == b,
             _ => true,
+        }
+    }
+
+    /// The inode's file handle and mount descriptor, if it is held by handle.
+    pub(crate) fn export(&self) -> Option<Export> {
+        match &self.repr {
+            Repr::Handle { handle, mount } => Some(Export {
+                handle: handle.clone(),
+                mount: mount.clone(),
+            }),
+            Repr::Fd(_) => None,
         }
     }
 

@@ -88,11 +88,11 @@ mod vectored;
 mod watch;
 mod watchmode;
 
-pub use clock::monotonic_now;
+pub use clock::{instance_generation, monotonic_now};
 pub use dir::Dir;
 pub use file::File;
 pub use host::{FanotifyError, LinuxHost, LinuxHostConfig};
-pub use inode::Inode;
+pub use inode::{Export, Inode};
 pub use rlimit::raise_nofile_limit;
 pub use sigdump::{SIGUSR1, SignalDump, dump_on_signal};
 pub use watch::DEFAULT_WATCH_CAP;

@@ -138,13 +138,20 @@ impl Shared {
 
     /// A descriptor on mount `mnt_id` usable as `open_by_handle_at`'s
     /// `mount_fd`, made from `fd` (an inode on that mount of type `typ`)
-    /// when none is known yet. `mount_fd` must not be `O_PATH`, so only a
-    /// directory can introduce a mount (it is opened read-only).
-    fn mount_fd(&self, mnt_id: i32, fd: BorrowedFd<'_>, typ: u32) -> Option<PathFd> {
+    /// when none is known yet and `introduce` allows. `mount_fd` must not be
+    /// `O_PATH`, so only a directory can introduce a mount (it is opened
+    /// read-only).
+    fn mount_fd(
+        &self,
+        mnt_id: i32,
+        fd: BorrowedFd<'_>,
+        typ: u32,
+        introduce: bool,
+    ) -> Option<PathFd> {
         if let Some(m) = lock(&self.mounts).get(&mnt_id) {
             return Some(m.clone());
         }
-        if typ != mode::S_IFDIR {
+        if typ != mode::S_IFDIR || !introduce {
             return None;
         }
         let m = Arc::new(self.reopen(fd, OFlags::RDONLY | OFlags::DIRECTORY).ok()?);
@@ -159,13 +166,36 @@ impl Shared {
         fd: OwnedFd,
         allow_handle: bool,
     ) -> Result<(Inode, Stat), Errno> {
+        self.inode_from(fd, allow_handle, true)
+    }
+
+    /// As [`Self::inode_from_path_fd`] for an inode that may lie outside the
+    /// share (`..` of a directory, before it is checked): held by handle
+    /// only on a mount already known, so no descriptor on another mount is
+    /// ever kept for it.
+    pub(crate) fn inode_from_path_fd_known_mounts(
+        self: &Arc<Self>,
+        fd: OwnedFd,
+    ) -> Result<(Inode, Stat), Errno> {
+        self.inode_from(fd, true, false)
+    }
+
+    fn inode_from(
+        self: &Arc<Self>,
+        fd: OwnedFd,
+        allow_handle: bool,
+        new_mounts: bool,
+    ) -> Result<(Inode, Stat), Errno> {
         let st = from_statx(&statx_fd(&fd).wire()?);
         let typ = st.mode & mode::S_IFMT;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let handle = if self.handles && allow_handle {
             sys::name_to_handle_at(&fd, c"", libc::AT_EMPTY_PATH)
                 .ok()
-                .and_then(|(h, mnt)| self.mount_fd(mnt, fd.as_fd(), typ).map(|m| (h, m)))
+                .and_then(|(h, mnt)| {
+                    self.mount_fd(mnt, fd.as_fd(), typ, new_mounts)
+                        .map(|m| (h, m))
+                })
         } else {
             None
         };

@@ -146,6 +146,9 @@ pub struct Args {
     pub no_announce_submounts: bool,
 
     /// When to hold inodes by file handle instead of an O_PATH descriptor.
+    /// With file handles the guest gets export support
+    /// (FUSE_EXPORT_SUPPORT: its own file handles, NFS re-export, stay valid
+    /// after it drops its inodes); with `never`, FUSE_NO_EXPORT_SUPPORT.
     #[arg(long, value_enum, value_name = "MODE", default_value = "prefer",
           num_args = 0..=1, require_equals = true, default_missing_value = "prefer")]
     pub inode_file_handles: InodeFileHandles,

@@ -561,6 +561,11 @@ impl Host for MacosHost {
     type Inode = MacosInode;
     type File = MacosFile;
     type Dir = MacosDir;
+    /// No export support yet: macOS has no `open_by_handle_at(2)` (a
+    /// `fsgetpath`/volfs-based reopen is possible but not built), so
+    /// [`Host::can_export`] stays false and the guest gets
+    /// `FUSE_NO_EXPORT_SUPPORT`.
+    type Export = ();
 
     fn root(&self) -> Result<(MacosInode, Stat)> {
         let st = rustix::fs::fstat(&*self.root_fd).map_err(rx)?;

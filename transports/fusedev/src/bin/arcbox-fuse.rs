@@ -34,7 +34,8 @@ struct Args {
     /// Mount options, comma-separated, as mount(8) and fuse(8) take them
     /// (ro, suid, dev, noexec, noatime, allow_other, fsname=, max_read=, ...)
     /// and the arcbox ones (cache=, timeout=, threads=, max_write=,
-    /// writeback, no_xattr, no_readdirplus, log_level=, watch=); see the README.
+    /// writeback, no_xattr, no_readdirplus, log_level=, watch=,
+    /// export_support=); see the README.
     #[arg(short = 'o', value_name = "OPT[,OPT...]", action = clap::ArgAction::Append)]
     options: Vec<String>,
     /// Worker threads, each with its own /dev/fuse descriptor [default: number of CPUs, at least 2].
@@ -82,6 +83,13 @@ struct Args {
     /// per-directory watches) or none.
     #[arg(long, default_value = "auto", value_parser = WatchMode::parse)]
     watch: WatchMode,
+    /// File handles of the mount (name_to_handle_at, open_by_handle_at, NFS
+    /// re-export; FUSE_EXPORT_SUPPORT) that stay valid after the kernel
+    /// drops its inodes: auto (where inodes are held by host file handle,
+    /// which needs CAP_DAC_READ_SEARCH), on (fail if impossible) or off
+    /// (the kernel refuses to make handles).
+    #[arg(long, default_value = "auto", value_parser = parse_toggle)]
+    export_support: Toggle,
     /// Messages shown on stderr: error, warn, info, debug or trace.
     #[arg(long, default_value = "warn", value_parser = parse_level)]
     log_level: log::LevelFilter,
@@ -147,6 +155,7 @@ struct Settings {
     level: log::LevelFilter,
     passthrough: Toggle,
     watch: WatchMode,
+    export: Toggle,
 }
 
 /// Combines the flags and then the `-o` options (later ones win) and
@@ -169,6 +178,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
     let mut level = args.log_level;
     let mut passthrough = args.passthrough;
     let mut watch = args.watch;
+    let mut export = args.export_support;
     for list in &args.options {
         for opt in options::split(list) {
             if options::apply(&mut mount, opt)? == Applied::Mount {
@@ -184,6 +194,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
                 "log_level" => level = parse_level(value)?,
                 "passthrough" => passthrough = parse_toggle(value)?,
                 "watch" => watch = WatchMode::parse(value)?,
+                "export_support" => export = parse_toggle(value)?,
                 "writeback" => writeback = true,
                 "no_writeback" => writeback = false,
                 "no_xattr" => xattr = false,
@@ -217,6 +228,8 @@ fn settings(args: &Args) -> Result<Settings, String> {
     pcfg.writeback_cache = writeback;
     pcfg.xattr = xattr;
     pcfg.readdirplus = readdirplus;
+    pcfg.export_support = export != Toggle::Off;
+    pcfg.generation = arcbox_fs_linux::instance_generation();
     let tu: Vec<&str> = args.translate_uid.iter().map(String::as_str).collect();
     let tg: Vec<&str> = args.translate_gid.iter().map(String::as_str).collect();
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -236,6 +249,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
         level,
         passthrough,
         watch,
+        export,
     })
 }
 
@@ -416,6 +430,13 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let backing = FuseBacking::new();
     let kp = passthrough_wanted(st.passthrough, &st.pcfg)?;
     let mut fs = PassthroughFs::new(host, st.pcfg).map_err(share_err)?;
+    if st.export == Toggle::On && !fs.export_support() {
+        return Err(
+            "--export-support on impossible: inodes are not held by file handle \
+                    (the file system has none, or CAP_DAC_READ_SEARCH is missing)"
+                .into(),
+        );
+    }
     if kp {
         fs = fs.with_kernel_passthrough(Box::new(backing.clone()));
     }

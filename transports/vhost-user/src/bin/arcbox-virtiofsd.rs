@@ -130,6 +130,7 @@ fn run(args: &Args) -> Result<(), Error> {
         posix_acl: args.posix_acl,
         security_label: args.security_label,
         ownership,
+        generation: arcbox_fs_linux::instance_generation(),
         ..PassthroughConfig::for_mode(args.cache, Duration::from_secs(1))
     };
     let mut fs = PassthroughFs::new(host, cfg)
