@@ -317,7 +317,8 @@ impl<H: Host> PassthroughFs<H> {
         Creds {
             uid: ctx.uid,
             gid: ctx.gid,
-            supp_gid: ctx.supp_gid,
+            // The host switch takes one group: the one Linux sends.
+            supp_gid: ctx.groups.first().copied(),
         }
     }
 
@@ -587,6 +588,8 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn lookup(&self, ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<Entry> {
         let p = self.inode(parent)?;
+        // Before any answer, cached or not: EACCES comes before ENOENT.
+        self.check_search(ctx, &p.inode)?;
         let use_neg = self.cfg.negative_cache && self.cfg.cache != CacheMode::Never;
         if use_neg {
             // Watch before asking the host, so no change can slip between.
@@ -747,7 +750,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             .mknod(&p.inode, name, hm, rdev, &self.host_creds(ctx)?)?;
         p.bump_generation();
         if let Err(e) = self
-            .record_new(ctx, &p.inode, &inode, m)
+            .record_new(ctx, &p.inode, &inode, m, args.rdev)
             .and_then(|()| self.apply_label(ctx, &inode))
         {
             let _ = self.host.unlink(&p.inode, name);
@@ -774,7 +777,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         )?;
         p.bump_generation();
         if let Err(e) = self
-            .record_new(ctx, &p.inode, &inode, mode::S_IFDIR | perm)
+            .record_new(ctx, &p.inode, &inode, mode::S_IFDIR | perm, 0)
             .and_then(|()| self.apply_label(ctx, &inode))
         {
             let _ = self.host.rmdir(&p.inode, name);
@@ -953,8 +956,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         if killing {
             self.note_killed(node);
         }
-        if kill {
-            self.own_kill_priv(ctx, &h.inode.inode)?;
+        if kill && self.own_kill_priv(ctx, &h.inode.inode)? == Some(true) {
+            // The kernel's cached write path keeps the old mode.
+            self.note_killed(node);
         }
         u32::try_from(written).map_err(|_| Errno::EINVAL)
     }
@@ -1305,14 +1309,17 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn tmpfile(&self, ctx: &Context, parent: NodeId, args: &CreateArgs) -> Result<(Entry, Opened)> {
         let p = self.inode(parent)?;
+        self.check_dir_write(ctx, &p.inode)?;
         let flags = self.open_flags(args.flags);
+        let perm = self.create_perm(&p.inode, args.mode, args.umask);
         let (inode, file, st) = self.host.tmpfile(
             &p.inode,
             direct::host_flags(flags),
-            self.create_perm(&p.inode, args.mode, args.umask),
+            self.host_perm(mode::S_IFREG, perm),
             &self.host_creds(ctx)?,
         )?;
         // Unnamed until linked: dropping `file` removes it.
+        self.record_new(ctx, &p.inode, &inode, mode::S_IFREG | perm, 0)?;
         self.apply_label(ctx, &inode)?;
         let d = self
             .inodes
@@ -1375,7 +1382,7 @@ pub fn check_access(st: &Stat, ctx: &Context, mask: u32) -> Result<()> {
     }
     let bits = if st.uid == ctx.uid {
         (st.mode >> 6) & 7
-    } else if st.gid == ctx.gid || ctx.supp_gid == Some(st.gid) {
+    } else if ctx.in_group(st.gid) {
         (st.mode >> 3) & 7
     } else {
         st.mode & 7
