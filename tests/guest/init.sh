@@ -2,7 +2,8 @@
 # Guest init of the virtio-fs guest tests (tests/guest/run-guest.sh).
 # Loads the virtio and virtiofs modules, mounts the share tagged "arcbox" and,
 # by the kernel command line's arcbox.mode, runs the functional checks
-# ("test") or the benchmark workloads ("bench"). Everything it reports goes to
+# ("test"), the benchmark workloads ("bench") or, as root on a share served
+# with --ownership xattr, the ownership workload ("own"). Everything it reports goes to
 # the serial console as lines the host parses:
 #   ARCBOX-RESULT <check> PASS|FAIL [detail]
 #   ARCBOX-HASH <path relative to the share> <sha256>
@@ -209,9 +210,51 @@ run_bench() {
     umount /mnt && result umount PASS || result umount FAIL
 }
 
+# As guest root on a share whose daemon cannot chown (--ownership xattr):
+# tar -xpf of an archive with several owners, a device node and a FIFO
+# (run-guest.sh makes it), mknod/mkfifo, chown/chmod, git init/add/commit.
+# run-guest.sh then checks the host side of the same files.
+run_own() {
+    O=/mnt/own
+    mkdir -p $O && cd $O || { result own-dir FAIL; return; }
+    check own-tar-xp tar -xpf /mnt/host/archive.tar
+    ls -ln $O/a | sed 's/^/ARCBOX-LS /'
+    check own-tar-owners test "$(cd $O/a && stat -c '%n %u:%g %a %F' root-file user-file setuid other fifo | tr '\n' ';')" = \
+        "root-file 0:0 644 regular file;user-file 1000:1000 600 regular file;setuid 0:0 4755 regular file;other 4242:33 640 regular file;fifo 1000:1000 644 fifo;"
+    check own-tar-device test "$(stat -c '%n %u:%g %a %F %t:%T' $O/a/null)" = "$O/a/null 0:0 666 character special file 1:3"
+    check own-mknod-char mknod -m 620 $O/tty c 4 64
+    check own-mknod-char-stat test "$(stat -c '%a %F %t:%T' $O/tty)" = "620 character special file 4:40"
+    check own-mkfifo mkfifo -m 600 $O/pipe
+    check own-mkfifo-stat test "$(stat -c '%a %F' $O/pipe)" = "600 fifo"
+    echo data > $O/f
+    check own-chown chown 123:456 $O/f
+    check own-chmod chmod 2711 $O/f
+    check own-chown-chmod-stat test "$(stat -c '%u:%g %a' $O/f)" = "123:456 2711"
+    check own-chown-fifo chown 7:8 $O/pipe
+    check own-chown-fifo-stat test "$(stat -c '%u:%g %F' $O/pipe)" = "7:8 fifo"
+    if command -v git >/dev/null; then
+        export HOME=/tmp
+        check own-git-init git init -q $O/repo
+        cd $O/repo && echo hi > x && mkdir sub && echo yo > sub/y
+        check own-git-add git add -A
+        check own-git-commit git -c user.name=t -c user.email=t@t commit -q -m one
+        check own-git-clean test -z "$(git status --porcelain 2>&1)"
+        check own-git-fsck git fsck --strict
+        # Loose objects are created read-only (0444) and still written.
+        check own-git-objects test "$(find .git/objects -type f -perm 444 | wc -l)" -ge 5
+        cd $O
+    else
+        result own-git FAIL "git missing in the initramfs"
+    fi
+    cd /
+    sync
+    check umount umount /mnt
+}
+
 case "$mode" in
     test) run_tests ;;
     bench) run_bench ;;
+    own) run_own ;;
     *) result mode FAIL "unknown mode $mode" ;;
 esac
 finish
