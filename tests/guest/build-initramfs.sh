@@ -3,8 +3,9 @@
 # arcbox-probe helper (probe.c, linked statically), the kernel modules the
 # virtio-fs guest needs, in dependency order (resolved with modinfo), and,
 # for the ownership workload (arcbox.mode=own), the host's git and GNU tar
-# with the shared libraries ldd(1) lists for them (each skipped, with a
-# note, when the host has none: the guest then reports it missing).
+# (and pjdfstest when $PJDFSTEST names it) with the shared libraries ldd(1)
+# lists for them (each skipped, with a note, when the host has none: the
+# guest then reports it missing).
 #
 # Usage: build-initramfs.sh KERNEL_DIR OUTPUT.cpio.gz
 #   KERNEL_DIR as printed by fetch-kernel.sh (holds lib/modules/<version>).
@@ -42,6 +43,9 @@ add_dynamic() { # NAME HOST_PATH
 }
 add_dynamic git "$(command -v git || true)"
 add_dynamic tar "$(command -v tar || true)"
+# pjdfstest (the Rust suite) for arcbox.mode=pjd; only when PJDFSTEST
+# names it.
+[ -z "${PJDFSTEST:-}" ] || add_dynamic pjdfstest "$PJDFSTEST"
 
 # The drivers the guest loads; their dependencies come first.
 wanted="virtio_pci virtio_mmio virtiofs"

@@ -2,8 +2,9 @@
 # Guest init of the virtio-fs guest tests (tests/guest/run-guest.sh).
 # Loads the virtio and virtiofs modules, mounts the share tagged "arcbox" and,
 # by the kernel command line's arcbox.mode, runs the functional checks
-# ("test"), the benchmark workloads ("bench") or, as root on a share served
-# with --ownership xattr, the ownership workload ("own"). Everything it reports goes to
+# ("test"), the benchmark workloads ("bench"), as root on a share served
+# with --ownership xattr the ownership workload ("own"), or pjdfstest
+# ("pjd"). Everything it reports goes to
 # the serial console as lines the host parses:
 #   ARCBOX-RESULT <check> PASS|FAIL [detail]
 #   ARCBOX-HASH <path relative to the share> <sha256>
@@ -251,10 +252,43 @@ run_own() {
     check umount umount /mnt
 }
 
+# pjdfstest as guest root in a directory of the share (arcbox.mode=pjd):
+# its summary and every failing case go to the console (ARCBOX-PJD lines);
+# .ci/suites/guest.sh compares the failures of two daemons.
+run_pjdfstest() {
+    command -v pjdfstest >/dev/null || { result pjdfstest-ran FAIL "pjdfstest missing in the initramfs"; return; }
+    mkdir -p /etc
+    printf 'root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\ntests:x:1001:1001::/:/bin/sh\n' > /etc/passwd
+    printf 'root:x:0:\nnogroup:x:65534:\ntests:x:1001:\n' > /etc/group
+    cat > /etc/pjdfstest.toml <<'TOML'
+[features]
+posix_fallocate = {}
+utime_now = {}
+utimensat = {}
+rename_ctime = {}
+
+[settings]
+naptime = 0.01
+allow_remount = false
+
+[dummy_auth]
+entries = [["nobody", "nogroup"], ["tests", "tests"]]
+TOML
+    mkdir -p /mnt/pjd && chmod 777 /mnt/pjd
+    (cd /mnt/pjd && pjdfstest -c /etc/pjdfstest.toml -p /mnt/pjd > /tmp/pjd.log 2>&1)
+    echo "ARCBOX-PJD summary $(grep -a '^Summary:' /tmp/pjd.log | tail -n 1)"
+    grep -a -E '^[A-Za-z0-9_]+(::[A-Za-z0-9_]+)+[[:space:]]+FAILED$' /tmp/pjd.log | awk '{print "ARCBOX-PJD failed " $1}'
+    grep -q '^Summary:' /tmp/pjd.log && result pjdfstest-ran PASS || result pjdfstest-ran FAIL "$(tail -n 3 /tmp/pjd.log)"
+    cd /
+    sync
+    check umount umount /mnt
+}
+
 case "$mode" in
     test) run_tests ;;
     bench) run_bench ;;
     own) run_own ;;
+    pjd) run_pjdfstest ;;
     *) result mode FAIL "unknown mode $mode" ;;
 esac
 finish

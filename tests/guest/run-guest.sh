@@ -12,7 +12,10 @@
 #                         ownership workload (needs --shape unpriv: guest root
 #                         extracts a multi-owner archive, mknod, chown, git; the
 #                         host files must all belong to 65534 and hold the
-#                         user.containers.override_stat attribute) (default test)
+#                         user.containers.override_stat attribute), or pjd:
+#                         pjdfstest as guest root on the share (pjdfstest from PATH
+#                         or ~/.cargo/bin goes into the initramfs; one "PJD-FAILED
+#                         <case>" line per failing case) (default test)
 #   --scale N             workload multiplier (default 1)
 #   --cache MODE          the daemons' cache mode (default auto)
 #   --shape NAME          arcbox-virtiofsd's command line: default (--socket-path
@@ -66,12 +69,12 @@ while [ $# -gt 0 ]; do
         --keep) keep=${2:?}; shift 2 ;;
         --shape) shape=${2:?}; shift 2 ;;
         --daemon-args) daemon_args=${2:?}; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) die_usage "unknown argument $1" ;;
     esac
 done
 case "$machine" in pci|microvm) ;; *) die_usage "bad --machine $machine" ;; esac
-case "$mode" in test|bench|own) ;; *) die_usage "bad --mode $mode" ;; esac
+case "$mode" in test|bench|own|pjd) ;; *) die_usage "bad --mode $mode" ;; esac
 [ "$mode" != own ] || { [ "$server" = arcbox ] && [ "$shape" = unpriv ]; } \
     || die_usage "--mode own needs --server arcbox --shape unpriv"
 case "$shape" in default|libvirt|readme|ch|unpriv) ;; *) die_usage "bad --shape $shape" ;; esac
@@ -95,7 +98,13 @@ mkdir -p "$cache_dir"
 kdir=$("$here/fetch-kernel.sh" "$cache_dir" "$kernel" | sed -n 's/^KERNEL_DIR=//p')
 [ -n "$kdir" ] || { echo "run-guest: kernel fetch failed" >&2; exit 1; }
 initrd=$cache_dir/initramfs-$kernel.cpio.gz
-"$here/build-initramfs.sh" "$kdir" "$initrd" 2>/dev/null || { echo "run-guest: initramfs build failed" >&2; exit 1; }
+pjd_bin=""
+if [ "$mode" = pjd ]; then
+    pjd_bin=$(command -v pjdfstest || echo "$HOME/.cargo/bin/pjdfstest")
+    [ -x "$pjd_bin" ] || die_usage "--mode pjd: no pjdfstest (cargo install pjdfstest)"
+    initrd=$cache_dir/initramfs-$kernel-pjd.cpio.gz
+fi
+PJDFSTEST=$pjd_bin "$here/build-initramfs.sh" "$kdir" "$initrd" 2>/dev/null || { echo "run-guest: initramfs build failed" >&2; exit 1; }
 
 work=${keep:-$(mktemp -d /tmp/arcbox-guest.XXXXXX)}
 mkdir -p "$work"
@@ -126,6 +135,8 @@ if [ "$mode" = test ]; then
     if command -v setfattr >/dev/null; then
         setfattr -n user.fromhost -v host-value "$share/host/hello.txt"
     fi
+elif [ "$mode" = pjd ]; then
+    : # pjdfstest makes its own files
 elif [ "$mode" = own ]; then
     # The archive guest root extracts: several owners, set-id bits, a
     # device node and a FIFO (numeric owners only, no names).
@@ -337,6 +348,12 @@ if [ "$mode" = own ] && grep -q '^ARCBOX-RESULT mount PASS' "$results"; then
     else
         fail host-own-tree "no $O/a on the host"
     fi
+fi
+
+# pjdfstest: its summary and failing cases, for the caller to compare.
+if [ "$mode" = pjd ]; then
+    echo "pjdfstest: $(sed -n 's/^ARCBOX-PJD summary //p' "$results")"
+    sed -n 's/^ARCBOX-PJD failed /PJD-FAILED /p' "$results" | sort -u
 fi
 
 # The daemon must stop by itself once the frontend is gone.
