@@ -722,3 +722,47 @@ fn xattr_device_numbers_are_recorded() {
     let n = h.getxattr(&ino, OVERRIDE_STAT, &mut buf).unwrap();
     assert_eq!(&buf[..n], b"0:0:010644");
 }
+
+/// A clock that moves one second on every reading.
+fn ticking() -> arcbox_fs::Timespec {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static T: AtomicI64 = AtomicI64::new(1_000);
+    arcbox_fs::Timespec {
+        sec: T.fetch_add(1, Ordering::Relaxed),
+        nsec: 0,
+    }
+}
+
+#[test]
+fn xattr_create_replies_carry_the_ctime_after_recording() {
+    // The attribute is written after the host object is made, which moves
+    // its ctime: a reply with the earlier ctime makes the guest's cached
+    // ctime differ from the next GETATTR's (pjdfstest's
+    // *::unchanged_ctime_failed* in a guest).
+    let cfg = PassthroughConfig {
+        ownership: XATTR,
+        ..PassthroughConfig::default()
+    };
+    let mut s: S = Session::new(fuse::on_big_stack(move || {
+        PassthroughFs::new(MemHost::with_clock(ticking), cfg).unwrap()
+    }));
+    let ct = |a: &Attr| (a.ctime, a.ctimensec);
+    let (e, _) = s.create(ROOT, b"ro", 0, REG | 0o644).unwrap();
+    assert_eq!(
+        ct(&e.attr),
+        ct(&s.getattr(e.nodeid).unwrap()),
+        "create O_RDONLY"
+    );
+    let (e, _) = s.create(ROOT, b"rw", RW, REG | 0o644).unwrap();
+    assert_eq!(
+        ct(&e.attr),
+        ct(&s.getattr(e.nodeid).unwrap()),
+        "create O_RDWR"
+    );
+    let e = s.mkdir(ROOT, b"d", 0o755).unwrap();
+    assert_eq!(ct(&e.attr), ct(&s.getattr(e.nodeid).unwrap()), "mkdir");
+    let e = s.mknod(ROOT, b"n", mode::S_IFCHR | 0o644, 0x0103).unwrap();
+    assert_eq!(ct(&e.attr), ct(&s.getattr(e.nodeid).unwrap()), "mknod");
+    let (e, _) = s.tmpfile(ROOT, RW, REG | 0o600).unwrap();
+    assert_eq!(ct(&e.attr), ct(&s.getattr(e.nodeid).unwrap()), "tmpfile");
+}

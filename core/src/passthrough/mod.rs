@@ -303,6 +303,19 @@ impl<H: Host> PassthroughFs<H> {
         self.entry_for(&d, st)
     }
 
+    /// The status a create-type reply carries once `record_new` (the
+    /// `xattr` model's attribute) and `apply_label` have written their
+    /// xattrs, which moved the host object's ctime: fetched again then
+    /// (else the guest caches the earlier ctime, and its next GETATTR
+    /// shows a change nothing made), `st` otherwise.
+    fn settled_stat(&self, ctx: &Context, inode: &H::Inode, st: Stat) -> Stat {
+        if self.cfg.ownership.is_xattr() || ctx.security.is_some() {
+            self.host.stat(inode).unwrap_or(st)
+        } else {
+            st
+        }
+    }
+
     fn entry_for(&self, d: &InodeData<H::Inode>, st: &Stat) -> Entry {
         Entry {
             nodeid: d.nodeid,
@@ -726,6 +739,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             let _ = self.host.unlink(&p.inode, name);
             return Err(e);
         }
+        let st = self.settled_stat(ctx, &inode, st);
         Ok(self.entry(inode, &st))
     }
 
@@ -756,6 +770,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             let _ = self.host.unlink(&p.inode, name);
             return Err(e);
         }
+        let st = self.settled_stat(ctx, &inode, st);
         Ok(self.entry(inode, &st))
     }
 
@@ -783,6 +798,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             let _ = self.host.rmdir(&p.inode, name);
             return Err(e);
         }
+        let st = self.settled_stat(ctx, &inode, st);
         Ok(self.entry(inode, &st))
     }
 
@@ -1242,6 +1258,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             let _ = self.host.unlink(&p.inode, name);
             return Err(e);
         }
+        let st = self.settled_stat(ctx, &inode, st);
         let d = self
             .inodes
             .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
@@ -1321,6 +1338,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         // Unnamed until linked: dropping `file` removes it.
         self.record_new(ctx, &p.inode, &inode, mode::S_IFREG | perm, 0)?;
         self.apply_label(ctx, &inode)?;
+        let st = self.settled_stat(ctx, &inode, st);
         let d = self
             .inodes
             .insert_or_ref(st.key, inode, |old, new| self.host.same_inode(old, new));
