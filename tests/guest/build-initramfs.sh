@@ -22,6 +22,9 @@ moddir=${moddir%/}
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
+# The guest's "/" (mktemp made it 0700): other users must traverse it
+# (pjdfstest's unprivileged cases reach the share through it).
+chmod 755 "$stage"
 mkdir -p "$stage/bin" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/mnt" \
          "$stage/tmp" "$stage/lib/modules"
 cp "$busybox" "$stage/bin/busybox"
