@@ -17,6 +17,7 @@ use crate::request::{
 };
 use crate::secctx;
 use crate::stats::Stats;
+use crate::suppgroups;
 use crate::time::Instant;
 use core::sync::atomic::{AtomicU32, Ordering};
 use zerocopy::{FromBytes, IntoBytes};
@@ -299,39 +300,44 @@ impl<F: FileSystem> FuseDispatcher<F> {
             uid: header.uid,
             gid: header.gid,
             pid: header.pid,
-            supp_gid: if frame.ext.len > 0 {
-                supp_group(req, frame.ext)
-            } else {
-                None
-            },
+            groups: &[],
             now,
             security: None,
         };
-        if frame.ext.len > 0
-            && takes_label(opcode)
-            && self.negotiated_flags().contains(InitFlags::SECURITY_CTX)
-        {
-            return self.route_labelled(&ctx, frame.ext, header, request, req, reply);
+        if frame.ext.len > 0 {
+            let label =
+                takes_label(opcode) && self.negotiated_flags().contains(InitFlags::SECURITY_CTX);
+            return self.route_extended(&ctx, frame.ext, label, header, request, req, reply);
         }
         self.route(&ctx, header, request, req, reply)
     }
 
-    /// [`route`](Self::route) with the request's security label
-    /// (FUSE_SECURITY_CTX) copied into a buffer of its own: off the common
-    /// path, which never zeroes the buffer.
+    /// [`route`](Self::route) with the request's supplementary groups
+    /// (FUSE_EXT_GROUPS) and, when `label`, its security label
+    /// (FUSE_SECURITY_CTX) copied into buffers of their own: off the common
+    /// path, which never zeroes the buffers.
     #[inline(never)]
-    fn route_labelled(
+    #[allow(clippy::too_many_arguments)]
+    fn route_extended(
         &self,
         ctx: &Context<'_>,
         ext: InPlace,
+        label: bool,
         header: &InHeader,
         request: Request<'_>,
         req: &dyn RequestSource,
         reply: &mut dyn ReplySink,
     ) -> Result<Option<usize>, Errno> {
+        let mut gbuf = [0u32; suppgroups::MAX_SUPP_GROUPS];
+        let groups = suppgroups::read_groups(req, ext, &mut gbuf)?;
+        if !label {
+            let ctx = Context { groups, ..*ctx };
+            return self.route(&ctx, header, request, req, reply);
+        }
         let mut buf = [0u8; secctx::LABEL_BUF];
         let label = secctx::read_label(req, ext, &mut buf)?;
         let ctx = Context {
+            groups,
             security: label,
             ..*ctx
         };
@@ -917,29 +923,4 @@ fn takes_label(opcode: Opcode) -> bool {
         opcode,
         Opcode::CREATE | Opcode::MKNOD | Opcode::MKDIR | Opcode::SYMLINK | Opcode::TMPFILE
     )
-}
-
-/// The first supplementary group in a request's `FUSE_EXT_GROUPS` extension.
-fn supp_group(req: &dyn RequestSource, ext: InPlace) -> Option<u32> {
-    let mut pos = IN_HEADER_LEN.checked_add(ext.off)?;
-    let end = pos.checked_add(ext.len)?;
-    while pos.checked_add(8)? <= end {
-        let mut h = [0u8; 8];
-        req.read_at(pos, &mut h).ok()?;
-        let (eh, _) = ExtHeader::read_from_prefix(&h[..]).ok()?;
-        let size = eh.size as usize;
-        if size < 8 || size % 8 != 0 || pos.checked_add(size)? > end {
-            return None;
-        }
-        if eh.typ == EXT_GROUPS && size >= 16 {
-            let mut g = [0u8; 8];
-            req.read_at(pos + 8, &mut g).ok()?;
-            let nr = u32::from_le_bytes([g[0], g[1], g[2], g[3]]);
-            if nr >= 1 {
-                return Some(u32::from_le_bytes([g[4], g[5], g[6], g[7]]));
-            }
-        }
-        pos += size;
-    }
-    None
 }

@@ -42,15 +42,25 @@ pub struct Context<'a> {
     pub gid: u32,
     /// Caller's pid (0 for kernel-internal requests).
     pub pid: u32,
-    /// A supplementary group of the caller, sent with create-type requests under
-    /// `FUSE_CREATE_SUPP_GROUP` when the parent directory's group is one of them.
-    pub supp_gid: Option<u32>,
+    /// The caller's supplementary groups the request carries (the
+    /// `FUSE_EXT_GROUPS` extension, [`crate::suppgroups`]): Linux sends,
+    /// under `FUSE_CREATE_SUPP_GROUP`, the parent directory's group with
+    /// create-type requests when the caller is in it. Empty otherwise.
+    pub groups: &'a [u32],
     /// The caller's monotonic time, for cache TTLs.
     pub now: Instant,
     /// With FUSE_SECURITY_CTX agreed: the label for the object a CREATE,
     /// MKNOD, MKDIR, SYMLINK or TMPFILE makes (`None` when the guest's LSM
     /// gave none). A filesystem that cannot apply it fails the request.
     pub security: Option<SecLabel<'a>>,
+}
+
+impl Context<'_> {
+    /// Whether the caller is in group `gid`: its fsgid or one of the
+    /// request's supplementary [`groups`](Self::groups).
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.gid == gid || self.groups.contains(&gid)
+    }
 }
 
 /// What the kernel offered at INIT.

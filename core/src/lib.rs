@@ -43,6 +43,7 @@ pub mod reply;
 pub mod request;
 pub mod secctx;
 pub mod stats;
+pub mod suppgroups;
 pub mod time;
 #[cfg(feature = "alloc")]
 pub mod xattrmap;

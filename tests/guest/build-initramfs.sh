@@ -1,7 +1,11 @@
 #!/bin/sh
 # Builds the guest initramfs: busybox-static, the init script (init.sh), the
-# arcbox-probe helper (probe.c, linked statically) and the kernel modules the
-# virtio-fs guest needs, in dependency order (resolved with modinfo).
+# arcbox-probe helper (probe.c, linked statically), the kernel modules the
+# virtio-fs guest needs, in dependency order (resolved with modinfo), and,
+# for the ownership workload (arcbox.mode=own), the host's git and GNU tar
+# (and pjdfstest when $PJDFSTEST names it) with the shared libraries ldd(1)
+# lists for them (each skipped, with a note, when the host has none: the
+# guest then reports it missing).
 #
 # Usage: build-initramfs.sh KERNEL_DIR OUTPUT.cpio.gz
 #   KERNEL_DIR as printed by fetch-kernel.sh (holds lib/modules/<version>).
@@ -18,12 +22,33 @@ moddir=${moddir%/}
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
+# The guest's "/" (mktemp made it 0700): other users must traverse it
+# (pjdfstest's unprivileged cases reach the share through it).
+chmod 755 "$stage"
 mkdir -p "$stage/bin" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/mnt" \
          "$stage/tmp" "$stage/lib/modules"
 cp "$busybox" "$stage/bin/busybox"
 cp "$here/init.sh" "$stage/init"
 chmod 755 "$stage/init"
 gcc -static -O2 -Wall -Werror -o "$stage/bin/arcbox-probe" "$here/probe.c"
+
+# A dynamically linked host binary at /bin/NAME with every library ldd(1)
+# names, at the same paths (the dynamic loader's included). GNU tar at
+# /bin/tar takes the place of busybox's applet (--install keeps it).
+add_dynamic() { # NAME HOST_PATH
+    local lib
+    [ -n "$2" ] && [ -x "$2" ] || { echo "build-initramfs: no $1 on the host; the guest goes without" >&2; return 0; }
+    cp -L "$2" "$stage/bin/$1"
+    for lib in $(ldd "$2" | sed -n -e 's/.*=> \(\/[^ ]*\) .*/\1/p' -e 's/^[[:space:]]*\(\/[^ ]*\) .*/\1/p'); do
+        mkdir -p "$stage$(dirname "$lib")"
+        cp -L "$lib" "$stage$lib"
+    done
+}
+add_dynamic git "$(command -v git || true)"
+add_dynamic tar "$(command -v tar || true)"
+# pjdfstest (the Rust suite) for arcbox.mode=pjd; only when PJDFSTEST
+# names it.
+[ -z "${PJDFSTEST:-}" ] || add_dynamic pjdfstest "$PJDFSTEST"
 
 # The drivers the guest loads; their dependencies come first.
 wanted="virtio_pci virtio_mmio virtiofs"

@@ -2,7 +2,9 @@
 # Guest init of the virtio-fs guest tests (tests/guest/run-guest.sh).
 # Loads the virtio and virtiofs modules, mounts the share tagged "arcbox" and,
 # by the kernel command line's arcbox.mode, runs the functional checks
-# ("test") or the benchmark workloads ("bench"). Everything it reports goes to
+# ("test"), the benchmark workloads ("bench"), as root on a share served
+# with --ownership xattr the ownership workload ("own"), or pjdfstest
+# ("pjd"). Everything it reports goes to
 # the serial console as lines the host parses:
 #   ARCBOX-RESULT <check> PASS|FAIL [detail]
 #   ARCBOX-HASH <path relative to the share> <sha256>
@@ -240,9 +242,84 @@ run_bench() {
     umount /mnt && result umount PASS || result umount FAIL
 }
 
+# As guest root on a share whose daemon cannot chown (--ownership xattr):
+# tar -xpf of an archive with several owners, a device node and a FIFO
+# (run-guest.sh makes it), mknod/mkfifo, chown/chmod, git init/add/commit.
+# run-guest.sh then checks the host side of the same files.
+run_own() {
+    O=/mnt/own
+    mkdir -p $O && cd $O || { result own-dir FAIL; return; }
+    check own-tar-xp tar -xpf /mnt/host/archive.tar
+    ls -ln $O/a | sed 's/^/ARCBOX-LS /'
+    check own-tar-owners test "$(cd $O/a && stat -c '%n %u:%g %a %F' root-file user-file setuid other fifo | tr '\n' ';')" = \
+        "root-file 0:0 644 regular file;user-file 1000:1000 600 regular file;setuid 0:0 4755 regular file;other 4242:33 640 regular file;fifo 1000:1000 644 fifo;"
+    check own-tar-device test "$(stat -c '%n %u:%g %a %F %t:%T' $O/a/null)" = "$O/a/null 0:0 666 character special file 1:3"
+    check own-mknod-char mknod -m 620 $O/tty c 4 64
+    check own-mknod-char-stat test "$(stat -c '%a %F %t:%T' $O/tty)" = "620 character special file 4:40"
+    check own-mkfifo mkfifo -m 600 $O/pipe
+    check own-mkfifo-stat test "$(stat -c '%a %F' $O/pipe)" = "600 fifo"
+    echo data > $O/f
+    check own-chown chown 123:456 $O/f
+    check own-chmod chmod 2711 $O/f
+    check own-chown-chmod-stat test "$(stat -c '%u:%g %a' $O/f)" = "123:456 2711"
+    check own-chown-fifo chown 7:8 $O/pipe
+    check own-chown-fifo-stat test "$(stat -c '%u:%g %F' $O/pipe)" = "7:8 fifo"
+    if command -v git >/dev/null; then
+        export HOME=/tmp
+        check own-git-init git init -q $O/repo
+        cd $O/repo && echo hi > x && mkdir sub && echo yo > sub/y
+        check own-git-add git add -A
+        check own-git-commit git -c user.name=t -c user.email=t@t commit -q -m one
+        check own-git-clean test -z "$(git status --porcelain 2>&1)"
+        check own-git-fsck git fsck --strict
+        # Loose objects are created read-only (0444) and still written.
+        check own-git-objects test "$(find .git/objects -type f -perm 444 | wc -l)" -ge 5
+        cd $O
+    else
+        result own-git FAIL "git missing in the initramfs"
+    fi
+    cd /
+    sync
+    check umount umount /mnt
+}
+
+# pjdfstest as guest root in a directory of the share (arcbox.mode=pjd):
+# its summary and every failing case go to the console (ARCBOX-PJD lines);
+# .ci/suites/guest.sh compares the failures of two daemons.
+run_pjdfstest() {
+    command -v pjdfstest >/dev/null || { result pjdfstest-ran FAIL "pjdfstest missing in the initramfs"; return; }
+    mkdir -p /etc
+    printf 'root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\ntests:x:1001:1001::/:/bin/sh\n' > /etc/passwd
+    printf 'root:x:0:\nnogroup:x:65534:\ntests:x:1001:\n' > /etc/group
+    cat > /etc/pjdfstest.toml <<'TOML'
+[features]
+posix_fallocate = {}
+utime_now = {}
+utimensat = {}
+rename_ctime = {}
+
+[settings]
+naptime = 0.01
+allow_remount = false
+
+[dummy_auth]
+entries = [["nobody", "nogroup"], ["tests", "tests"]]
+TOML
+    mkdir -p /mnt/pjd && chmod 777 /mnt/pjd
+    (cd /mnt/pjd && pjdfstest -c /etc/pjdfstest.toml -p /mnt/pjd > /tmp/pjd.log 2>&1)
+    echo "ARCBOX-PJD summary $(grep -a '^Summary:' /tmp/pjd.log | tail -n 1)"
+    grep -a -E '^[A-Za-z0-9_]+(::[A-Za-z0-9_]+)+[[:space:]]+FAILED$' /tmp/pjd.log | awk '{print "ARCBOX-PJD failed " $1}'
+    grep -q '^Summary:' /tmp/pjd.log && result pjdfstest-ran PASS || result pjdfstest-ran FAIL "$(tail -n 3 /tmp/pjd.log)"
+    cd /
+    sync
+    check umount umount /mnt
+}
+
 case "$mode" in
     test) run_tests ;;
     bench) run_bench ;;
+    own) run_own ;;
+    pjd) run_pjdfstest ;;
     *) result mode FAIL "unknown mode $mode" ;;
 esac
 finish

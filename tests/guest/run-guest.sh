@@ -8,7 +8,14 @@
 #                         virtiofsd on PATH or ~/.cargo/bin, /usr/lib/qemu/virtiofsd)
 #   --machine pci|microvm vhost-user-fs-pci on q35/pc, or vhost-user-fs-device on
 #                         -M microvm (the guest's virtio-mmio driver) (default pci)
-#   --mode test|bench     functional checks, or the benchmark workloads (default test)
+#   --mode test|bench|own functional checks, the benchmark workloads, or the
+#                         ownership workload (needs --shape unpriv: guest root
+#                         extracts a multi-owner archive, mknod, chown, git; the
+#                         host files must all belong to 65534 and hold the
+#                         user.containers.override_stat attribute), or pjd:
+#                         pjdfstest as guest root on the share (pjdfstest from PATH
+#                         or ~/.cargo/bin goes into the initramfs; one "PJD-FAILED
+#                         <case>" line per failing case) (default test)
 #   --scale N             workload multiplier (default 1)
 #   --cache MODE          the daemons' cache mode (default auto)
 #   --shape NAME          arcbox-virtiofsd's command line: default (--socket-path
@@ -62,12 +69,14 @@ while [ $# -gt 0 ]; do
         --keep) keep=${2:?}; shift 2 ;;
         --shape) shape=${2:?}; shift 2 ;;
         --daemon-args) daemon_args=${2:?}; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) die_usage "unknown argument $1" ;;
     esac
 done
 case "$machine" in pci|microvm) ;; *) die_usage "bad --machine $machine" ;; esac
-case "$mode" in test|bench) ;; *) die_usage "bad --mode $mode" ;; esac
+case "$mode" in test|bench|own|pjd) ;; *) die_usage "bad --mode $mode" ;; esac
+[ "$mode" != own ] || { [ "$server" = arcbox ] && [ "$shape" = unpriv ]; } \
+    || die_usage "--mode own needs --server arcbox --shape unpriv"
 case "$shape" in default|libvirt|readme|ch|unpriv) ;; *) die_usage "bad --shape $shape" ;; esac
 # Shapes without --xattr: the guest and host skip the xattr checks.
 xattr=1
@@ -89,7 +98,13 @@ mkdir -p "$cache_dir"
 kdir=$("$here/fetch-kernel.sh" "$cache_dir" "$kernel" | sed -n 's/^KERNEL_DIR=//p')
 [ -n "$kdir" ] || { echo "run-guest: kernel fetch failed" >&2; exit 1; }
 initrd=$cache_dir/initramfs-$kernel.cpio.gz
-"$here/build-initramfs.sh" "$kdir" "$initrd" 2>/dev/null || { echo "run-guest: initramfs build failed" >&2; exit 1; }
+pjd_bin=""
+if [ "$mode" = pjd ]; then
+    pjd_bin=$(command -v pjdfstest || echo "$HOME/.cargo/bin/pjdfstest")
+    [ -x "$pjd_bin" ] || die_usage "--mode pjd: no pjdfstest (cargo install pjdfstest)"
+    initrd=$cache_dir/initramfs-$kernel-pjd.cpio.gz
+fi
+PJDFSTEST=$pjd_bin "$here/build-initramfs.sh" "$kdir" "$initrd" 2>/dev/null || { echo "run-guest: initramfs build failed" >&2; exit 1; }
 
 work=${keep:-$(mktemp -d /tmp/arcbox-guest.XXXXXX)}
 mkdir -p "$work"
@@ -120,6 +135,29 @@ if [ "$mode" = test ]; then
     if command -v setfattr >/dev/null; then
         setfattr -n user.fromhost -v host-value "$share/host/hello.txt"
     fi
+elif [ "$mode" = pjd ]; then
+    : # pjdfstest makes its own files
+elif [ "$mode" = own ]; then
+    # The archive guest root extracts: several owners, set-id bits, a
+    # device node and a FIFO (numeric owners only, no names).
+    mkdir -p "$share/host"
+    python3 - "$share/host/archive.tar" <<'PY' || { echo "run-guest: cannot make the archive (python3)" >&2; exit 1; }
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
+    def add(name, uid, gid, mode, typ=tarfile.REGTYPE, data=b"", dev=(0, 0)):
+        i = tarfile.TarInfo(name)
+        i.uid, i.gid, i.mode, i.type = uid, gid, mode, typ
+        i.devmajor, i.devminor = dev
+        i.size = len(data) if typ == tarfile.REGTYPE else 0
+        t.addfile(i, io.BytesIO(data) if typ == tarfile.REGTYPE else None)
+    add("a", 0, 0, 0o755, tarfile.DIRTYPE)
+    add("a/root-file", 0, 0, 0o644, data=b"root\n")
+    add("a/user-file", 1000, 1000, 0o600, data=b"user\n")
+    add("a/setuid", 0, 0, 0o4755, data=b"#!/bin/sh\n")
+    add("a/other", 4242, 33, 0o640, data=b"www\n")
+    add("a/null", 0, 0, 0o666, tarfile.CHRTYPE, dev=(1, 3))
+    add("a/fifo", 1000, 1000, 0o644, tarfile.FIFOTYPE)
+PY
 else
     mkdir -p "$share/bench/tree" "$share/bench/scratch"
     for i in $(seq 0 99); do echo "$i" > "$share/bench/tree/f$i"; done
@@ -283,6 +321,43 @@ if [ "$mode" = test ] && grep -q '^ARCBOX-RESULT mount PASS' "$results"; then
     else
         fail host-xattr "getfattr missing (apt-get install attr)"
     fi
+fi
+
+# Ownership workload, host side: the daemon's user owns every file the
+# guest made, each (but symlinks, which take no user.* xattr) holds the
+# attribute, and the attribute holds what the guest asked for.
+if [ "$mode" = own ] && grep -q '^ARCBOX-RESULT mount PASS' "$results"; then
+    O=$share/own
+    if [ -d "$O/a" ]; then
+        n=$(find "$O" ! -user 65534 | wc -l)
+        [ "$n" = 0 ] && pass host-own-all-65534 || fail host-own-all-65534 "$n files: $(find "$O" ! -user 65534 | head -n 3 | tr '\n' ' ')"
+        n=0
+        while IFS= read -r f; do
+            getfattr --absolute-names -n user.containers.override_stat "$f" >/dev/null 2>&1 || n=$((n + 1))
+        done < <(find "$O" -mindepth 1 ! -type l)
+        total=$(find "$O" -mindepth 1 ! -type l | wc -l)
+        [ "$n" = 0 ] && [ "$total" -gt 20 ] && pass host-own-attribute-everywhere \
+            || fail host-own-attribute-everywhere "$n of $total without it"
+        attr() { getfattr --absolute-names --only-values -n user.containers.override_stat "$O/$1" 2>&1; }
+        for want in "a/other 4242:33:0100640" "a/setuid 0:0:0104755" "a/user-file 1000:1000:0100600" \
+                    "a/null 0:0:020666:259" "a/fifo 1000:1000:010644" "tty 0:0:020620:1088" \
+                    "pipe 7:8:010600" "f 123:456:0102711"; do
+            set -- $want
+            v=$(attr "$1")
+            [ "$v" = "$2" ] && pass "host-own-attr:$1" || fail "host-own-attr:$1" "$v, want $2"
+        done
+        t=$(stat -c %F "$O/a/null" "$O/tty" "$O/pipe" | sort -u | tr '\n' ';')
+        [ "$t" = "regular empty file;" ] && pass host-own-nodes-are-regular-files || fail host-own-nodes-are-regular-files "$t"
+        [ "$(stat -c %a "$O/a/setuid")" = 600 ] && pass host-own-no-set-id-on-host || fail host-own-no-set-id-on-host "$(stat -c %a "$O/a/setuid")"
+    else
+        fail host-own-tree "no $O/a on the host"
+    fi
+fi
+
+# pjdfstest: its summary and failing cases, for the caller to compare.
+if [ "$mode" = pjd ]; then
+    echo "pjdfstest: $(sed -n 's/^ARCBOX-PJD summary //p' "$results")"
+    sed -n 's/^ARCBOX-PJD failed /PJD-FAILED /p' "$results" | sort -u
 fi
 
 # The daemon must stop by itself once the frontend is gone.

@@ -7,9 +7,9 @@ use crate::abi::access::{R_OK, W_OK, X_OK};
 use crate::errno::{Errno, Result};
 use crate::fs::Context;
 
-/// Whether the caller is in group `gid` (fsgid or the supplementary group sent).
+/// Whether the caller is in group `gid` (its fsgid or a supplementary group the request carries).
 pub(crate) fn in_group(ctx: &Context, gid: u32) -> bool {
-    ctx.gid == gid || ctx.supp_gid == Some(gid)
+    ctx.in_group(gid)
 }
 
 /// Checks `mask` (`R_OK | W_OK | X_OK`; 0 is an existence test) on `node`.

@@ -79,7 +79,8 @@ impl<H: Host> PassthroughFs<H> {
     /// Clears set-id bits of `inode` (open as `file`) before a modification
     /// by `ctx` that carries no kill flag (FALLOCATE, COPY_FILE_RANGE's
     /// destination), when killpriv v2 was negotiated and the caller is not
-    /// root.
+    /// root: in the `xattr` model's attribute where the file has one, else
+    /// on the host file.
     ///
     /// Errors: the host's setattr error.
     pub(super) fn kill_priv_unflagged(
@@ -90,6 +91,13 @@ impl<H: Host> PassthroughFs<H> {
         file: &H::File,
     ) -> Result<()> {
         if ctx.uid == 0 || !self.agreed().contains(InitFlags::HANDLE_KILLPRIV_V2) {
+            return Ok(());
+        }
+        // Under `xattr` the bits live in the attribute, not on the host file.
+        if let Some(changed) = self.own_kill_priv(ctx, inode)? {
+            if changed {
+                self.stale.push(node);
+            }
             return Ok(());
         }
         let before: Option<Stat> = self.host.fstat(file).ok();

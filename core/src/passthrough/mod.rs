@@ -365,6 +365,19 @@ impl<H: Host> PassthroughFs<H> {
         Ok(self.entry(inode, &st))
     }
 
+    /// The status a create-type reply carries once `record_new` (the
+    /// `xattr` model's attribute) and `apply_label` have written their
+    /// xattrs, which moved the host object's ctime: fetched again then
+    /// (else the guest caches the earlier ctime, and its next GETATTR
+    /// shows a change nothing made), `st` otherwise.
+    fn settled_stat(&self, ctx: &Context, inode: &H::Inode, st: Stat) -> Stat {
+        if self.cfg.ownership.is_xattr() || ctx.security.is_some() {
+            self.host.stat(inode).unwrap_or(st)
+        } else {
+            st
+        }
+    }
+
     fn entry_for(&self, d: &InodeData<H::Inode>, st: &Stat) -> Entry {
         Entry {
             nodeid: d.nodeid,
@@ -379,7 +392,8 @@ impl<H: Host> PassthroughFs<H> {
         Creds {
             uid: ctx.uid,
             gid: ctx.gid,
-            supp_gid: ctx.supp_gid,
+            // The host switch takes one group: the one Linux sends.
+            supp_gid: ctx.groups.first().copied(),
         }
     }
 
@@ -654,6 +668,8 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn lookup(&self, ctx: &Context, parent: NodeId, name: Name<'_>) -> Result<Entry> {
         let p = self.inode(parent)?;
+        // Before any answer, cached or not: EACCES comes before ENOENT.
+        self.check_search(ctx, &p.inode)?;
         let use_neg = self.cfg.negative_cache && self.cfg.cache != CacheMode::Never;
         if use_neg {
             // Watch before asking the host, so no change can slip between.
@@ -798,6 +814,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             let _ = self.host.unlink(&p.inode, name);
             return Err(e);
         }
+        let st = self.settled_stat(ctx, &inode, st);
         Ok(self.entry(inode, &st))
     }
 
@@ -822,12 +839,13 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             .mknod(&p.inode, name, hm, rdev, &self.host_creds(ctx)?)?;
         p.bump_generation();
         if let Err(e) = self
-            .record_new(ctx, &p.inode, &inode, m)
+            .record_new(ctx, &p.inode, &inode, m, args.rdev)
             .and_then(|()| self.apply_label(ctx, &inode))
         {
             let _ = self.host.unlink(&p.inode, name);
             return Err(e);
         }
+        let st = self.settled_stat(ctx, &inode, st);
         Ok(self.entry(inode, &st))
     }
 
@@ -849,12 +867,13 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         )?;
         p.bump_generation();
         if let Err(e) = self
-            .record_new(ctx, &p.inode, &inode, mode::S_IFDIR | perm)
+            .record_new(ctx, &p.inode, &inode, mode::S_IFDIR | perm, 0)
             .and_then(|()| self.apply_label(ctx, &inode))
         {
             let _ = self.host.rmdir(&p.inode, name);
             return Err(e);
         }
+        let st = self.settled_stat(ctx, &inode, st);
         Ok(self.entry(inode, &st))
     }
 
@@ -1028,8 +1047,9 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         if killing {
             self.note_killed(node);
         }
-        if kill {
-            self.own_kill_priv(ctx, &h.inode.inode)?;
+        if kill && self.own_kill_priv(ctx, &h.inode.inode)? == Some(true) {
+            // The kernel's cached write path keeps the old mode.
+            self.note_killed(node);
         }
         u32::try_from(written).map_err(|_| Errno::EINVAL)
     }
@@ -1312,6 +1332,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
             let _ = self.host.unlink(&p.inode, name);
             return Err(e);
         }
+        let st = self.settled_stat(ctx, &inode, st);
         let d = self.insert_inode(&st, inode);
         let entry = self.entry_for(&d, &st);
         let mode = self.kp_decide(entry.nodeid, &file, flags);
@@ -1377,15 +1398,19 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn tmpfile(&self, ctx: &Context, parent: NodeId, args: &CreateArgs) -> Result<(Entry, Opened)> {
         let p = self.inode(parent)?;
+        self.check_dir_write(ctx, &p.inode)?;
         let flags = self.open_flags(args.flags);
+        let perm = self.create_perm(&p.inode, args.mode, args.umask);
         let (inode, file, st) = self.host.tmpfile(
             &p.inode,
             direct::host_flags(flags),
-            self.create_perm(&p.inode, args.mode, args.umask),
+            self.host_perm(mode::S_IFREG, perm),
             &self.host_creds(ctx)?,
         )?;
         // Unnamed until linked: dropping `file` removes it.
+        self.record_new(ctx, &p.inode, &inode, mode::S_IFREG | perm, 0)?;
         self.apply_label(ctx, &inode)?;
+        let st = self.settled_stat(ctx, &inode, st);
         let d = self.insert_inode(&st, inode);
         let entry = self.entry_for(&d, &st);
         Ok((entry, self.new_file_handle(d, file, flags)))
@@ -1445,7 +1470,7 @@ pub fn check_access(st: &Stat, ctx: &Context, mask: u32) -> Result<()> {
     }
     let bits = if st.uid == ctx.uid {
         (st.mode >> 6) & 7
-    } else if st.gid == ctx.gid || ctx.supp_gid == Some(st.gid) {
+    } else if ctx.in_group(st.gid) {
         (st.mode >> 3) & 7
     } else {
         st.mode & 7

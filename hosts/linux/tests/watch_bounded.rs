@@ -20,7 +20,7 @@ fn ctx(ms: u64) -> Context<'static> {
         uid: 0,
         gid: 0,
         pid: 1,
-        supp_gid: None,
+        groups: &[],
         now: Instant::from_millis(ms),
         security: None,
     }

@@ -187,6 +187,7 @@ impl<H: Host> PassthroughFs<H> {
                     if typ != host_type {
                         st.size = 0;
                         st.blocks = 0;
+                        st.rdev = o.rdev;
                     }
                 }
                 None => {
@@ -265,7 +266,8 @@ impl<H: Host> PassthroughFs<H> {
 
     /// Under `xattr`, after creating `inode` in `parent`: records owner
     /// `ctx.uid`, the parent's group if it is set-group-id (which a new
-    /// directory inherits) or `ctx.gid`, and `mode` (type and bits).
+    /// directory inherits) or `ctx.gid`, `mode` (type and bits) and, for a
+    /// device, its number `rdev`.
     /// A failure removes nothing; the caller undoes the creation.
     pub(super) fn record_new(
         &self,
@@ -273,6 +275,7 @@ impl<H: Host> PassthroughFs<H> {
         parent: &H::Inode,
         inode: &H::Inode,
         m: u32,
+        rdev: u32,
     ) -> Result<()> {
         if !self.cfg.ownership.is_xattr() {
             return Ok(());
@@ -296,6 +299,7 @@ impl<H: Host> PassthroughFs<H> {
                 uid: ctx.uid,
                 gid,
                 mode: m,
+                rdev,
             },
         )
     }
@@ -330,6 +334,7 @@ impl<H: Host> PassthroughFs<H> {
                     uid: st.uid,
                     gid: st.gid,
                     mode: st.mode,
+                    rdev: st.rdev,
                 };
                 if attrs.uid.is_some() || attrs.gid.is_some() {
                     perm::may_chown(ctx, &st, attrs.uid, attrs.gid)?;
@@ -367,19 +372,39 @@ impl<H: Host> PassthroughFs<H> {
         }
     }
 
-    /// Under `xattr`, after a write by `ctx` asking to kill set-id bits:
-    /// clears them in the attribute.
-    pub(super) fn own_kill_priv(&self, ctx: &Context, inode: &H::Inode) -> Result<()> {
+    /// Under `xattr`, on a modification of `inode`'s data by `ctx` that
+    /// kills set-id bits (a WRITE or truncate asking for it, a FALLOCATE, a
+    /// COPY_FILE_RANGE into it): clears them in the attribute as
+    /// `file_remove_privs` would ([`perm::after_write`]). Returns whether
+    /// the recorded mode changed; `None` when there is no attribute (other
+    /// models, or a file the guest sees with its host mode).
+    pub(super) fn own_kill_priv(&self, ctx: &Context, inode: &H::Inode) -> Result<Option<bool>> {
+        if !self.cfg.ownership.is_xattr() {
+            return Ok(None);
+        }
+        let Some(o) = self.override_of(inode) else {
+            return Ok(None);
+        };
+        let m = perm::after_write(ctx, o.mode);
+        if m == o.mode {
+            return Ok(Some(false));
+        }
+        self.set_override(inode, OverrideStat { mode: m, ..o })?;
+        Ok(Some(true))
+    }
+
+    /// Under `xattr`: `EACCES` unless the caller may search `dir` (look a
+    /// name up in it, path_resolution(7)). Other models leave it to the
+    /// host.
+    pub(super) fn check_search(&self, ctx: &Context, dir: &H::Inode) -> Result<()> {
         if !self.cfg.ownership.is_xattr() {
             return Ok(());
         }
-        if let Some(o) = self.override_of(inode) {
-            let m = perm::after_write(ctx, o.mode);
-            if m != o.mode {
-                self.set_override(inode, OverrideStat { mode: m, ..o })?;
-            }
+        let st = self.guest_stat_of(dir)?;
+        if st.mode & mode::S_IFMT != mode::S_IFDIR {
+            return Err(Errno::ENOTDIR);
         }
-        Ok(())
+        super::check_access(&st, ctx, crate::abi::access::X_OK)
     }
 
     /// Whether the guest's xattr `name` is refused (`EPERM`): the
@@ -433,7 +458,7 @@ impl<H: Host> PassthroughFs<H> {
                     Err(Errno::EEXIST) if !flags.contains(OpenFlags::EXCL) => continue,
                     r => r?,
                 };
-            if let Err(e) = self.record_new(ctx, parent, &i, mode::S_IFREG | perm) {
+            if let Err(e) = self.record_new(ctx, parent, &i, mode::S_IFREG | perm, 0) {
                 let _ = self.host.unlink(parent, name);
                 return Err(e);
             }

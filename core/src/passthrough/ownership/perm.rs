@@ -11,10 +11,10 @@ use crate::fs::Context;
 use crate::host::Stat;
 use crate::passthrough::check_access;
 
-/// Whether the caller is in group `gid` (primary or the request's
-/// supplementary group).
+/// Whether the caller is in group `gid` (its fsgid or one of the
+/// request's supplementary groups).
 pub fn in_group(ctx: &Context, gid: u32) -> bool {
-    ctx.gid == gid || ctx.supp_gid == Some(gid)
+    ctx.in_group(gid)
 }
 
 /// Owner or root (`CAP_FOWNER`).
@@ -120,7 +120,7 @@ mod tests {
             uid,
             gid,
             pid: 1,
-            supp_gid: None,
+            groups: &[],
             now: Instant::ZERO,
             security: None,
         }
@@ -150,7 +150,7 @@ mod tests {
             Err(Errno::EPERM)
         );
         let mut c = ctx(1000, 100);
-        c.supp_gid = Some(300);
+        c.groups = &[250, 300];
         assert_eq!(may_chown(&c, &f, None, Some(300)), Ok(()));
         assert_eq!(
             may_chown(&ctx(2000, 200), &f, None, Some(200)),

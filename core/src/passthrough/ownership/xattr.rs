@@ -2,6 +2,14 @@
 //! group, permission bits and file type of a host file, as libkrun and
 //! podman store them on macOS (`"UID:GID:0MODE"`, decimal ids, octal mode
 //! including the `S_IFMT` bits).
+//!
+//! Extension (ours): a character or block device also records its device
+//! number as a fourth field, `"UID:GID:0MODE:RDEV"`, RDEV in decimal as
+//! FUSE carries it (`fuse_mknod_in.rdev` / `fuse_attr.rdev`, the kernel's
+//! `new_encode_dev`). libkrun's reader takes the first three fields and
+//! ignores the rest, fuse-overlayfs reads it with `sscanf("%d:%d:%o")`, so
+//! both still read owner, group and mode; every other value is written in
+//! the three-field form, byte for byte as libkrun writes it.
 
 use crate::abi::mode;
 use core::fmt::Write;
@@ -24,16 +32,21 @@ pub struct OverrideStat {
     pub gid: u32,
     /// Type (`S_IFMT` bits, 0 = the host's) and permission bits (`0o7777`).
     pub mode: u32,
+    /// Device number of a character or block device (FUSE's encoding);
+    /// 0 otherwise (and then not stored).
+    pub rdev: u32,
 }
 
-/// Longest encoded value: two 10-digit ids, `0` + 6 octal digits, 2 colons.
-pub const MAX_LEN: usize = 10 + 1 + 10 + 1 + 7;
+/// Longest encoded value: two 10-digit ids, `0` + 6 octal digits, a
+/// 10-digit device number, 3 colons.
+pub const MAX_LEN: usize = 10 + 1 + 10 + 1 + 7 + 1 + 10;
 
 impl OverrideStat {
-    /// Parses a value; anything malformed (wrong field count, non-digits,
-    /// overflow, mode bits outside `S_IFMT | 0o7777`, an unknown type) is
-    /// `None`, treated as an absent attribute. One trailing NUL is accepted
-    /// (some writers include it).
+    /// Parses a value (three fields, or four with a device number);
+    /// anything malformed (wrong field count, non-digits, overflow, mode
+    /// bits outside `S_IFMT | 0o7777`, an unknown type) is `None`, treated
+    /// as an absent attribute. One trailing NUL is accepted (some writers
+    /// include it). A device number on anything but a device is ignored.
     pub fn parse(v: &[u8]) -> Option<OverrideStat> {
         let v = v.strip_suffix(b"\0").unwrap_or(v);
         let s = core::str::from_utf8(v).ok()?;
@@ -41,6 +54,10 @@ impl OverrideStat {
         let uid = dec(it.next()?)?;
         let gid = dec(it.next()?)?;
         let m = it.next()?;
+        let rdev = match it.next() {
+            None => 0,
+            Some(r) => dec(r)?,
+        };
         if it.next().is_some() || m.is_empty() || !m.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
             return None;
         }
@@ -62,7 +79,13 @@ impl OverrideStat {
         if !known.contains(&t) {
             return None;
         }
-        Some(OverrideStat { uid, gid, mode })
+        let rdev = if is_device(mode) { rdev } else { 0 };
+        Some(OverrideStat {
+            uid,
+            gid,
+            mode,
+            rdev,
+        })
     }
 
     /// Encodes into `buf`; returns the bytes written.
@@ -70,9 +93,17 @@ impl OverrideStat {
         let mut w = Buf { buf, len: 0 };
         // Cannot fail: MAX_LEN holds the longest value.
         let _ = write!(w, "{}:{}:0{:o}", self.uid, self.gid, self.mode);
+        if self.rdev != 0 && is_device(self.mode) {
+            let _ = write!(w, ":{}", self.rdev);
+        }
         let len = w.len;
         &buf[..len]
     }
+}
+
+/// Whether `m`'s type is a character or block device.
+fn is_device(m: u32) -> bool {
+    matches!(m & mode::S_IFMT, mode::S_IFCHR | mode::S_IFBLK)
 }
 
 /// A decimal id: digits only, fits `u32`.
@@ -104,45 +135,40 @@ impl Write for Buf<'_> {
 mod tests {
     use super::*;
 
+    fn o(uid: u32, gid: u32, mode: u32, rdev: u32) -> OverrideStat {
+        OverrideStat {
+            uid,
+            gid,
+            mode,
+            rdev,
+        }
+    }
+
     #[test]
     fn round_trip() {
         let mut b = [0u8; MAX_LEN];
-        for o in [
-            OverrideStat {
-                uid: 0,
-                gid: 0,
-                mode: 0o100644,
-            },
-            OverrideStat {
-                uid: u32::MAX,
-                gid: u32::MAX,
-                mode: 0o147777,
-            },
-            OverrideStat {
-                uid: 1000,
-                gid: 5,
-                mode: 0o20600,
-            },
+        for v in [
+            o(0, 0, 0o100644, 0),
+            o(u32::MAX, u32::MAX, 0o147777, 0),
+            o(1000, 5, 0o20600, 0),
+            o(u32::MAX, u32::MAX, 0o027777, u32::MAX),
+            o(0, 0, 0o060660, 0x0800),
         ] {
-            let v = o.format(&mut b).to_vec();
-            assert_eq!(OverrideStat::parse(&v), Some(o));
+            let enc = v.format(&mut b).to_vec();
+            assert_eq!(OverrideStat::parse(&enc), Some(v));
         }
+        assert_eq!(o(501, 20, 0o100644, 0).format(&mut b), b"501:20:0100644");
+        assert_eq!(o(0, 0, 0o20666, 259).format(&mut b), b"0:0:020666:259");
+        // A device number is only written (and read) for a device.
+        assert_eq!(o(0, 0, 0o10644, 259).format(&mut b), b"0:0:010644");
         assert_eq!(
-            OverrideStat {
-                uid: 501,
-                gid: 20,
-                mode: 0o100644
-            }
-            .format(&mut b),
-            b"501:20:0100644"
+            OverrideStat::parse(b"1:2:0100644:7"),
+            Some(o(1, 2, 0o100644, 0))
         );
+        assert_eq!(OverrideStat::parse(b"1:2:0755\0"), Some(o(1, 2, 0o755, 0)));
         assert_eq!(
-            OverrideStat::parse(b"1:2:0755\0"),
-            Some(OverrideStat {
-                uid: 1,
-                gid: 2,
-                mode: 0o755
-            })
+            OverrideStat::parse(b"1:2:060600:2049\0"),
+            Some(o(1, 2, 0o60600, 2049))
         );
     }
 
@@ -151,7 +177,11 @@ mod tests {
         for v in [
             &b""[..],
             b"1:2",
-            b"1:2:3:4",
+            b"1:2:3:4:5",
+            b"1:2:020644:",
+            b"1:2:020644:x",
+            b"1:2:020644:-1",
+            b"1:2:020644:4294967296",
             b"a:2:0644",
             b"1:-2:0644",
             b"1:2:0648",
