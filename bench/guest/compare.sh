@@ -21,7 +21,9 @@
 #   --workloads: a subset of storm,miss,stat,create,readdir,seq (miss: the
 #          first pass of storm only; none: mount
 #          and unmount only, the baseline of --strace).
-#   --queues N: num-request-queues of every device (default 1).
+#   --queues N: num-request-queues of every device (default 1);
+#          --queues-of NAME=N for one daemon's device (the virtiofsd builds
+#          serve one request queue only).
 #   --strace DIR: run each daemon under `strace -f -c` and leave its syscall
 #          summary in DIR/NAME.strace (and its log in DIR/NAME.log).
 #   PRESET sandbox: arcbox-virtiofsd with its defaults (--sandbox namespace
@@ -44,6 +46,7 @@ workloads=storm,stat,create,readdir,seq
 kernel=6.1
 queues=1
 strace_dir=""
+queues_of=()
 specs=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -55,6 +58,7 @@ while [ $# -gt 0 ]; do
         --workloads) workloads=${2:?}; shift 2 ;;
         --kernel) kernel=${2:?}; shift 2 ;;
         --queues) queues=${2:?}; shift 2 ;;
+        --queues-of) queues_of+=("${2:?}"); shift 2 ;;
         --strace) strace_dir=${2:?}; shift 2 ;;
         -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         *) specs+=("$1"); shift ;;
@@ -106,6 +110,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 ccache=$cache
 [ "$cache" = never ] && ccache=none
+# The request queues of daemon NAME's device.
+queues_for() {
+    local q=$queues s
+    for s in "${queues_of[@]}"; do [ "${s%%=*}" = "$1" ] && q=${s#*=}; done
+    echo "$q"
+}
 devs=()
 tags=()
 for i in "${!names[@]}"; do
@@ -128,7 +138,7 @@ for i in "${!names[@]}"; do
     for _ in $(seq 1 300); do [ -S "$work/sock$i" ] && break; sleep 0.1; done
     [ -S "$work/sock$i" ] || { echo "compare: ${names[$i]} did not start: $(head -c 300 "$work/daemon$i.log")" >&2; exit 1; }
     devs+=(-chardev "socket,id=vufs$i,path=$work/sock$i"
-           -device "vhost-user-fs-pci,queue-size=1024,num-request-queues=$queues,chardev=vufs$i,tag=t$i")
+           -device "vhost-user-fs-pci,queue-size=1024,num-request-queues=$(queues_for "${names[$i]}"),chardev=vufs$i,tag=t$i")
     tags+=("t$i")
 done
 echo "compare: ${names[*]} in one guest (kernel $kernel, $smp vCPU, $queues queue(s)), $rounds rounds, scale $scale, cache $cache, $par parallel processes" >&2
@@ -158,7 +168,7 @@ fi
 # ARCBOX-CMP <tag> <round> <workload> ops=N ns=T bytes=B → "i round workload value"
 # (value: µs per op, or MiB/s for seq-*).
 awk '/^ARCBOX-CMP/ { i = substr($2, 2); split($5, o, "="); split($6, t, "="); split($7, b, "=");
-    if ($4 ~ /^seq/) v = (t[2] > 0) ? b[2] / 1048576 / (t[2] / 1e9) : 0;
+    if ($4 ~ /^(seq|par-write|par-read)/) v = (t[2] > 0) ? b[2] / 1048576 / (t[2] / 1e9) : 0;
     else v = (o[2] > 0) ? t[2] / o[2] / 1000 : 0;
     printf "%s %s %s %.3f\n", i, $3, $4, v }' "$work/results.txt" >"$work/all.txt"
 
@@ -171,7 +181,7 @@ echo "$hdr"
 echo "$sep"
 for w in $(awk '{print $3}' "$work/all.txt" | awk '!seen[$0]++'); do
     unit="µs/op"
-    case "$w" in seq*) unit="MiB/s" ;; esac
+    case "$w" in seq*|par-write|par-read) unit="MiB/s" ;; esac
     row="| $w ($unit) |"
     m0=""
     for i in "${!names[@]}"; do
@@ -183,9 +193,11 @@ for w in $(awk '{print $3}' "$work/all.txt" | awk '!seen[$0]++'); do
         [ "$i" = 0 ] && continue
         m=$(awk -v i="$i" -v w="$w" '$1 == i && $3 == w {print $4}' "$work/all.txt" | med)
         # Time ratios for µs/op, inverse for MiB/s: below 1 = the first is faster.
-        pr=$(awk -v i="$i" -v w="$w" -v seq="${w#seq}" '$3 == w { if ($1 == 0) a[$2] = $4; if ($1 == i) b[$2] = $4 }
-            END { for (r in a) if ((r in b) && a[r] > 0 && b[r] > 0) print (seq != w) ? b[r] / a[r] : a[r] / b[r] }' "$work/all.txt" | med)
-        if [ "${w#seq}" != "$w" ]; then
+        rate=0
+        [ "$unit" = MiB/s ] && rate=1
+        pr=$(awk -v i="$i" -v w="$w" -v rate="$rate" '$3 == w { if ($1 == 0) a[$2] = $4; if ($1 == i) b[$2] = $4 }
+            END { for (r in a) if ((r in b) && a[r] > 0 && b[r] > 0) print rate ? b[r] / a[r] : a[r] / b[r] }' "$work/all.txt" | med)
+        if [ "$rate" = 1 ]; then
             mr=$(awk -v a="$m0" -v b="$m" 'BEGIN { if (a > 0) printf "%.3f", b / a; else printf "-" }')
         else
             mr=$(awk -v a="$m0" -v b="$m" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "-" }')
