@@ -518,15 +518,32 @@ fi
 # --- integration tests: transport, integrity, git workload ---------------
 # The daemons default to --passthrough auto (on here); integrity and the git
 # workload run again with it off (ARCBOX_FUSE_PASSTHROUGH, tests/common).
-for t in transport integrity git_workload cached_readdir integrity:off git_workload:off; do
+# io_uring (its own tests flip the fuse module's enable_uring themselves)
+# and integrity:uring (enable_uring=Y for the run, then restored; every
+# daemon with --io-uring on) cover FUSE-over-io_uring.
+uring_param=/sys/module/fuse/parameters/enable_uring
+for t in transport integrity git_workload cached_readdir integrity:off git_workload:off \
+    io_uring integrity:uring; do
     pt=${t#*:}
     [ "$pt" = "$t" ] && pt=auto
-    out=$(ARCBOX_FUSE_PASSTHROUGH=$pt ARCBOX_GIT_FULL=1 ARCBOX_TEST_TMP=$work timeout -k 10 420 \
+    ring=auto
+    if [ "$pt" = uring ]; then
+        pt=auto ring=on
+        if [ ! -w "$uring_param" ]; then
+            echo "[$t] SKIPPED: $uring_param missing (kernel without FUSE io_uring)"
+            continue
+        fi
+        old_param=$(cat "$uring_param")
+        echo Y >"$uring_param"
+    fi
+    out=$(ARCBOX_FUSE_PASSTHROUGH=$pt ARCBOX_FUSE_IO_URING=$ring ARCBOX_GIT_FULL=1 \
+        ARCBOX_TEST_TMP=$work timeout -k 10 420 \
         cargo test --release -q -p arcbox-fs-fusedev -j 2 --test "${t%:*}" -- --nocapture --test-threads 1 2>&1)
     rc=$?
+    [ "$ring" = on ] && echo "$old_param" >"$uring_param"
     echo "$out" | grep -E 'ops:|git workload:|SKIPPED|panicked|test result' | sed "s/^/[$t] /"
     [ "$rc" = 0 ] || echo "$out" | tail -n 30
-    check "cargo test --test ${t%:*} (passthrough $pt)" "$rc"
+    check "cargo test --test ${t%:*} (passthrough $pt, io_uring $ring)" "$rc"
 done
 
 finish
