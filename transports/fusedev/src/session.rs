@@ -220,6 +220,12 @@ impl<F: FileSystem + Send + 'static> Session<F> {
         Ok(Session { shared, mount })
     }
 
+    /// What the workers share (tests of the ring serving path).
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared<F>> {
+        &self.shared
+    }
+
     /// The session's first `/dev/fuse` descriptor (e.g. for
     /// [`crate::backing::FuseBacking::attach`]).
     pub fn device(&self) -> Arc<FuseDev> {

@@ -349,3 +349,220 @@ fn spawn_side<F: FileSystem + Send + Sync + 'static>(
         })
         .map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FuseDev, Session, SessionConfig};
+    use arcbox_fs::abi::{InitFlags, InitIn, KERNEL_MINOR_VERSION, KERNEL_VERSION};
+    use arcbox_fs::memfs::MemFs;
+    use arcbox_fs::zerocopy::IntoBytes;
+
+    const PAYLOAD: usize = 64 * 1024;
+
+    /// A session over /dev/null (nothing is read from it) with INIT done.
+    fn session() -> Session<MemFs> {
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let config = SessionConfig {
+            interrupt_signal: None,
+            ..SessionConfig::default()
+        };
+        let s = Session::new(MemFs::new(), FuseDev::from_fd(null.into()), None, config).unwrap();
+        let (lo, hi) = (InitFlags::INIT_EXT | InitFlags::BIG_WRITES).split();
+        let init = InitIn {
+            major: KERNEL_VERSION,
+            minor: KERNEL_MINOR_VERSION,
+            max_readahead: 1 << 17,
+            flags: lo,
+            flags2: hi,
+            unused: [0; 11],
+        };
+        let mut req = in_header(40 + 64, Opcode::INIT as u32, 1, 0);
+        req.extend_from_slice(init.as_bytes());
+        let mut reply = vec![0u8; 4096];
+        let sh = s.shared();
+        let o = sh.dispatcher.handle(sh.now(), &req[..], &mut reply[..]);
+        assert!(matches!(o, Outcome::Reply(_)), "{o:?}");
+        s
+    }
+
+    fn in_header(len: u32, opcode: u32, unique: u64, nodeid: u64) -> Vec<u8> {
+        let mut h = Vec::with_capacity(40);
+        h.extend_from_slice(&len.to_le_bytes());
+        h.extend_from_slice(&opcode.to_le_bytes());
+        h.extend_from_slice(&unique.to_le_bytes());
+        h.extend_from_slice(&nodeid.to_le_bytes());
+        h.extend_from_slice(&[0u8; 16]); // uid, gid, pid, extlen, padding
+        h
+    }
+
+    /// An entry holding a request laid out as the kernel does; `len`
+    /// overrides the header's length (default: header + op_in + payload).
+    fn entry(
+        op: u32,
+        unique: u64,
+        node: u64,
+        op_in: &[u8],
+        payload: &[u8],
+        len: Option<u32>,
+        psz: Option<u32>,
+    ) -> EntryBuf {
+        let b = EntryBuf::new(PAYLOAD).unwrap();
+        // SAFETY: the test owns the entry.
+        let (h, p) = unsafe { b.parts() };
+        let n = len.unwrap_or((40 + op_in.len() + payload.len()) as u32);
+        h[..40].copy_from_slice(&in_header(n, op, unique, node));
+        h[OP_IN_OFF..OP_IN_OFF + op_in.len()].copy_from_slice(op_in);
+        h[264..272].copy_from_slice(&unique.to_le_bytes());
+        abi::set_payload_sz(h, psz.unwrap_or(payload.len() as u32));
+        p[..payload.len()].copy_from_slice(payload);
+        b
+    }
+
+    /// (error, unique, out len) of the reply and the reply body.
+    fn reply(b: &EntryBuf) -> (i32, u64, u32, Vec<u8>) {
+        // SAFETY: the test owns the entry.
+        let (h, p) = unsafe { b.parts() };
+        let n = abi::payload_sz(h).unwrap() as usize;
+        (
+            i32::from_le_bytes(h[4..8].try_into().unwrap()),
+            u64::from_le_bytes(h[8..16].try_into().unwrap()),
+            u32::from_le_bytes(h[0..4].try_into().unwrap()),
+            p[..n].to_vec(),
+        )
+    }
+
+    fn serve(s: &Session<MemFs>, b: &EntryBuf) -> (i32, u64, u32, Vec<u8>) {
+        let mut scratch = Scratch::default();
+        let commit = serve_entry(s.shared(), b, &mut scratch, 0);
+        let r = reply(b);
+        assert_eq!(commit, r.1, "the reply's unique is the commit id");
+        r
+    }
+
+    #[test]
+    fn create_write_read_through_entry_buffers() {
+        let s = session();
+        let create = CreateInBytes::new(0o100644);
+        let (e, u, _, body) = serve(
+            &s,
+            &entry(Opcode::CREATE as u32, 7, 1, &create.0, b"f\0", None, None),
+        );
+        assert_eq!((e, u), (0, 7));
+        assert_eq!(body.len(), 128 + 16, "entry_out + open_out in the payload");
+        let node = u64::from_le_bytes(body[0..8].try_into().unwrap());
+        let fh = u64::from_le_bytes(body[128..136].try_into().unwrap());
+        // WRITE: the data is taken from the payload (in place).
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let w = rw_in(fh, 0, data.len() as u32);
+        let (e, _, len, body) = serve(
+            &s,
+            &entry(Opcode::WRITE as u32, 8, node, &w, &data, None, None),
+        );
+        assert_eq!((e, len), (0, 16 + 8));
+        assert_eq!(u32::from_le_bytes(body[0..4].try_into().unwrap()), 10_000);
+        // READ: the data lands in the payload.
+        let r = rw_in(fh, 0, 20_000);
+        let (e, _, len, body) = serve(
+            &s,
+            &entry(Opcode::READ as u32, 9, node, &r, &[], None, None),
+        );
+        assert_eq!((e, len as usize), (0, 16 + data.len()));
+        assert_eq!(body, data);
+        assert!(s.shared().stats.ring_requests.load(Ordering::Relaxed) >= 3);
+    }
+
+    #[test]
+    fn malformed_entries_get_error_replies() {
+        let s = session();
+        let lookup = |len, psz| entry(Opcode::LOOKUP as u32, 5, 1, &[], b"nope\0", len, psz);
+        // A well-formed LOOKUP of a missing name.
+        assert_eq!(serve(&s, &lookup(None, None)).0, -libc::ENOENT);
+        // The header's len does not cover the payload.
+        let (e, u, len, body) = serve(&s, &lookup(Some(41), None));
+        assert_eq!((e, u, len, body.len()), (-libc::EIO, 5, 16, 0));
+        // Longer than op_in can hold.
+        assert_eq!(serve(&s, &lookup(Some(40 + 6 + 129), None)).0, -libc::EIO);
+        // payload_sz beyond the buffer.
+        assert_eq!(serve(&s, &lookup(None, Some(u32::MAX))).0, -libc::EIO);
+        assert_eq!(
+            serve(&s, &lookup(Some(u32::MAX), Some(PAYLOAD as u32 + 1))).0,
+            -libc::EIO
+        );
+        // len below the header.
+        assert_eq!(serve(&s, &lookup(Some(3), Some(0))).0, -libc::EIO);
+        // An unknown opcode.
+        assert_eq!(
+            serve(&s, &entry(9999, 6, 1, &[], &[], None, None)).0,
+            -libc::ENOSYS
+        );
+        // A request without a reply still gets its entry back (an error).
+        let forget = entry(
+            Opcode::FORGET as u32,
+            7,
+            1,
+            &1u64.to_le_bytes(),
+            &[],
+            None,
+            None,
+        );
+        assert_eq!(serve(&s, &forget).0, -libc::EIO);
+        // A truncated WRITE (header says more data than there is).
+        let w = rw_in(1, 0, 100);
+        assert!(
+            serve(
+                &s,
+                &entry(Opcode::WRITE as u32, 8, 1, &w, b"abc", None, None)
+            )
+            .0 < 0
+        );
+        // Garbage everywhere.
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..200u64 {
+            let b = EntryBuf::new(4096).unwrap();
+            // SAFETY: the test owns the entry.
+            let (h, p) = unsafe { b.parts() };
+            for x in h.iter_mut().chain(p.iter_mut().take(256)) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                *x = rng as u8;
+            }
+            abi::set_payload_sz(h, (rng % 300) as u32);
+            if i % 2 == 0 {
+                // Make the lengths add up so that the dispatcher sees it.
+                let psz = (rng % 300) as u32;
+                let op = (rng >> 8) as u32 % 130;
+                h[0..4].copy_from_slice(&(40 + op + psz).to_le_bytes());
+                h[4..8].copy_from_slice(&((rng >> 20) as u32 % 60).to_le_bytes());
+            }
+            let mut scratch = Scratch::default();
+            let _ = serve_entry(s.shared(), &b, &mut scratch, 0);
+            // SAFETY: the test owns the entry.
+            let (h, _) = unsafe { b.parts() };
+            let n = abi::payload_sz(h).unwrap() as usize;
+            assert!(n <= 4096);
+        }
+    }
+
+    /// `fuse_create_in` for a regular file of `mode`.
+    struct CreateInBytes([u8; 16]);
+
+    impl CreateInBytes {
+        fn new(mode: u32) -> Self {
+            let mut b = [0u8; 16];
+            b[0..4].copy_from_slice(&(libc::O_RDWR as u32).to_le_bytes());
+            b[4..8].copy_from_slice(&mode.to_le_bytes());
+            CreateInBytes(b)
+        }
+    }
+
+    /// `fuse_read_in` / `fuse_write_in` (same layout).
+    fn rw_in(fh: u64, off: u64, size: u32) -> [u8; 40] {
+        let mut b = [0u8; 40];
+        b[0..8].copy_from_slice(&fh.to_le_bytes());
+        b[8..16].copy_from_slice(&off.to_le_bytes());
+        b[16..20].copy_from_slice(&size.to_le_bytes());
+        b
+    }
+}
