@@ -663,8 +663,7 @@ fn start_rings<F: FileSystem + Send + 'static>(sh: &Arc<Shared<F>>) {
     let base = sh.config.max_threads;
     let nq = prep.queues.len();
     let depth = prep.depth;
-    let mut queues = prep.queues.into_iter().enumerate();
-    while let Some((qid, q)) = queues.next() {
+    for (qid, q) in prep.queues.into_iter().enumerate() {
         let sh2 = Arc::clone(sh);
         let qid16 = u16::try_from(qid).unwrap_or(u16::MAX);
         let slot = base + qid;
@@ -681,15 +680,11 @@ fn start_rings<F: FileSystem + Send + 'static>(sh: &Arc<Shared<F>>) {
                 }
             }
             Err(e) => {
-                // The kernel waits for every queue: make it give up on the
-                // rings instead (the queues already started see the end of
-                // the connection only at unmount, and serve nothing).
+                // The kernel waits for every queue before it uses any: make
+                // it give up on the rings instead (the queues already
+                // started serve nothing and end with the connection).
                 sh.ring_failed(format!("cannot start queue thread {qid}: {e}"));
-                if let Some((_, mut rest)) = queues.next()
-                    && let Some(b) = rest.shared.bufs.first()
-                {
-                    uring::queue::poison(&mut rest.ring, fd, b);
-                } else if let Some(b) = spare.bufs.first()
+                if let Some(b) = spare.bufs.first()
                     && let Ok(mut ring) =
                         io_uring::IoUring::<io_uring::squeue::Entry128>::builder().build(2)
                 {

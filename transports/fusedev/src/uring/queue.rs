@@ -282,16 +282,22 @@ fn serve_queue<F: FileSystem + Send + Sync + 'static>(
                     in_kernel += 1;
                     continue;
                 }
+                e if [libc::ENOTCONN, libc::ECONNABORTED, libc::ECANCELED].contains(&-e) => {
+                    // The connection ended.
+                    ended = true;
+                    continue;
+                }
                 e => {
-                    // ENOTCONN / ECONNABORTED / ECANCELED: the connection
-                    // ended; anything else is logged.
-                    if [libc::ENOTCONN, libc::ECONNABORTED, libc::ECANCELED].contains(&-e) {
-                        ended = true;
+                    let err = io::Error::from_raw_os_error(-e);
+                    if last[i].take().is_some() {
+                        // A refused commit (ENOENT: the kernel no longer
+                        // knew the request) also lost the fetch: register
+                        // the entry again so that the queue keeps its depth.
+                        log::warn!("io_uring queue {qid} entry {i}: commit: {err}");
+                        push(&mut ring, &abi::register(fd, qid, shared.bufs[i].iov(), ud))?;
+                        in_kernel += 1;
                     } else {
-                        log::warn!(
-                            "io_uring queue {qid} entry {i}: {}",
-                            io::Error::from_raw_os_error(-e)
-                        );
+                        log::warn!("io_uring queue {qid} entry {i}: REGISTER: {err}");
                     }
                     continue;
                 }
