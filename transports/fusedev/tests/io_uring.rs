@@ -282,6 +282,63 @@ fn a_killed_lock_waiter_on_a_ring_is_released() {
     assert!(err.contains(" 1 interrupts"), "stderr:\n{err}");
 }
 
+/// Waits (at most [`BOUND`]) for `child` to exit; its stderr. A daemon
+/// that hangs is killed before the test fails.
+fn exits(child: &mut Child) -> String {
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed() > BOUND {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the daemon did not exit: {}", stderr(child));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stderr(child)
+}
+
+#[test]
+fn ring_daemons_end_on_detach_and_on_abort() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !usable("ring_daemons_end_on_detach_and_on_abort") {
+        return;
+    }
+    let _param = Param::set("Y").expect("set enable_uring");
+    let tmp = TempDir::new("uring-end");
+    let src = tmp.sub("src");
+    let mnt = tmp.sub("mnt");
+    fs::write(src.join("f"), b"x").unwrap();
+    let term = |c: &Child| {
+        // SAFETY: kill(2) on our own child; no memory is involved.
+        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+    };
+    // SIGTERM detaches the mount; the ring queues serve the open file until
+    // it is closed, then the connection (and the daemon) ends.
+    let mut child = start(&src, &mnt, &["--io-uring", "on"]);
+    let f = fs::File::open(mnt.join("f")).unwrap();
+    term(&child);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited with a file open"
+    );
+    let mut buf = String::new();
+    (&f).read_to_string(&mut buf).unwrap();
+    assert_eq!(buf, "x");
+    drop(f);
+    let err = exits(&mut child);
+    assert!(err.contains("io_uring: on ("), "{err}");
+    // A second SIGTERM aborts the connection under the open file.
+    let mut child = start(&src, &mnt, &["--io-uring", "on"]);
+    let f = fs::File::open(mnt.join("f")).unwrap();
+    term(&child);
+    std::thread::sleep(Duration::from_millis(200));
+    term(&child);
+    let err = exits(&mut child);
+    assert!(err.contains("aborting the connection"), "{err}");
+    drop(f);
+}
+
 #[test]
 fn off_or_disabled_falls_back_to_dev_fuse() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
