@@ -5,7 +5,7 @@
 //!
 //! - The kernel offers `FUSE_OVER_IO_URING` at INIT only where the `fuse`
 //!   module's `enable_uring` parameter is Y; the session asks for it only
-//!   if it could [`prepare`] a ring per possible CPU beforehand.
+//!   if it could make a ring per possible CPU beforehand.
 //! - After the INIT reply, one thread per queue (pinned to its CPU; the
 //!   kernel queues a request on the ring of the CPU its caller runs on)
 //!   registers its entries (`FUSE_IO_URING_CMD_REGISTER`). Once every queue
