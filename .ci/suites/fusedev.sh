@@ -133,25 +133,40 @@ mkdir -m 777 "$work/native"
 (cd "$work/native" && timeout -k 10 300 pjdfstest -c "$work/pjdfstest.toml" -p "$work/native" >"$work/pjd-native.log" 2>&1)
 echo "pjdfstest native: $(summary "$work/pjd-native.log")"
 # Kernel passthrough (FUSE_PASSTHROUGH) is on by default where the kernel
-# offers it (auto, as root); the key parts also run with it off.
+# offers it (auto, as root); the key parts also run with it off, and once
+# with FUSE-over-io_uring (`uring`: the fuse module's enable_uring=Y for the
+# run, then restored).
 # (Short mount names: socket paths must fit sun_path, 108 bytes.)
-for pt in auto off; do
-    if start "pjd-$pt" --allow-other --default-permissions --passthrough "$pt"; then
+uring_param=/sys/module/fuse/parameters/enable_uring
+for pt in auto off uring; do
+    ring=() label="passthrough $pt"
+    if [ "$pt" = uring ]; then
+        label="passthrough auto, io_uring on"
+        if [ ! -w "$uring_param" ]; then
+            echo "pjdfstest (io_uring) SKIPPED: $uring_param missing"
+            continue
+        fi
+        old_param=$(cat "$uring_param")
+        echo Y >"$uring_param"
+        ring=(--io-uring on)
+    fi
+    if start "pjd-$pt" --allow-other --default-permissions --passthrough "${pt/uring/auto}" "${ring[@]}"; then
         (cd "$mnt" && timeout -k 10 400 pjdfstest -c "$work/pjdfstest.toml" -p "$mnt" >"$work/pjd-fuse-$pt.log" 2>&1)
         rc=$?
         s=$(summary "$work/pjd-fuse-$pt.log")
-        echo "pjdfstest arcbox-fuse (passthrough $pt): $s"
+        echo "pjdfstest arcbox-fuse ($label): $s"
         nfail=$(echo "$s" | sed -n 's/^Summary: \([0-9]*\) failed.*/\1/p')
         if [ "$rc" != 0 ] || [ "${nfail:-1}" != 0 ]; then
             grep -a -E '[[:space:]](FAILED|failed)$' "$work/pjd-fuse-$pt.log" | head -50
             tail -n 20 "$work/pjd-fuse-$pt.log"
         fi
         [ "$rc" = 0 ] && [ "${nfail:-1}" = 0 ]
-        check "pjdfstest on the mount (passthrough $pt)" $? "$s"
+        check "pjdfstest on the mount ($label)" $? "$s"
         stop "pjd-$pt"
     else
-        check "pjdfstest: mount (passthrough $pt)" 1
+        check "pjdfstest: mount ($label)" 1
     fi
+    if [ "$pt" = uring ]; then echo "$old_param" >"$uring_param"; fi
 done
 
 # --- stress-ng -----------------------------------------------------------
@@ -518,15 +533,31 @@ fi
 # --- integration tests: transport, integrity, git workload ---------------
 # The daemons default to --passthrough auto (on here); integrity and the git
 # workload run again with it off (ARCBOX_FUSE_PASSTHROUGH, tests/common).
-for t in transport integrity git_workload cached_readdir integrity:off git_workload:off; do
+# io_uring (its own tests flip the fuse module's enable_uring themselves)
+# and integrity:uring (enable_uring=Y for the run, then restored; every
+# daemon with --io-uring on) cover FUSE-over-io_uring.
+for t in transport integrity git_workload cached_readdir integrity:off git_workload:off \
+    io_uring integrity:uring; do
     pt=${t#*:}
     [ "$pt" = "$t" ] && pt=auto
-    out=$(ARCBOX_FUSE_PASSTHROUGH=$pt ARCBOX_GIT_FULL=1 ARCBOX_TEST_TMP=$work timeout -k 10 420 \
+    ring=auto
+    if [ "$pt" = uring ]; then
+        pt=auto ring=on
+        if [ ! -w "$uring_param" ]; then
+            echo "[$t] SKIPPED: $uring_param missing (kernel without FUSE io_uring)"
+            continue
+        fi
+        old_param=$(cat "$uring_param")
+        echo Y >"$uring_param"
+    fi
+    out=$(ARCBOX_FUSE_PASSTHROUGH=$pt ARCBOX_FUSE_IO_URING=$ring ARCBOX_GIT_FULL=1 \
+        ARCBOX_TEST_TMP=$work timeout -k 10 420 \
         cargo test --release -q -p arcbox-fs-fusedev -j 2 --test "${t%:*}" -- --nocapture --test-threads 1 2>&1)
     rc=$?
+    if [ "$ring" = on ]; then echo "$old_param" >"$uring_param"; fi
     echo "$out" | grep -E 'ops:|git workload:|SKIPPED|panicked|test result' | sed "s/^/[$t] /"
     [ "$rc" = 0 ] || echo "$out" | tail -n 30
-    check "cargo test --test ${t%:*} (passthrough $pt)" "$rc"
+    check "cargo test --test ${t%:*} (passthrough $pt, io_uring $ring)" "$rc"
 done
 
 finish

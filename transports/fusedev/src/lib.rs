@@ -7,6 +7,8 @@
 //! - [`FuseDev`]: the device, cloned per worker (`FUSE_DEV_IOC_CLONE`).
 //! - [`Session`]: N workers, each with its own descriptor and buffers,
 //!   replies with one `writev(2)`, interrupts that wake blocked workers.
+//! - [`uring`]: FUSE-over-io_uring, one ring queue per CPU, served by the
+//!   same dispatcher (`SessionConfig::io_uring`).
 //!
 //! The `arcbox-fuse` binary mounts a host directory through
 //! `PassthroughFs<LinuxHost>` with this crate.
@@ -34,8 +36,10 @@ pub mod mount;
 pub mod notify;
 pub mod options;
 pub mod session;
+pub mod uring;
 
 pub use dev::FuseDev;
 pub use mount::{Mount, MountError, MountMethod, MountOptions, mount};
 pub use notify::Notifier;
 pub use session::{RunningSession, Session, SessionConfig, StaleAttrsHook, Stats, Stopper};
+pub use uring::{IoUringMode, IoUringState};

@@ -5,11 +5,16 @@
 //! hands it to the shared [`FuseDispatcher`], and writes the reply with one
 //! `writev(2)` (header and body as two segments). Nothing is allocated per
 //! request.
+//!
+//! With [`SessionConfig::io_uring`] the session also serves requests
+//! through FUSE-over-io_uring rings once INIT is done (see [`crate::uring`]);
+//! the workers keep serving what still comes through `/dev/fuse`.
 
 use crate::dev::FuseDev;
 use crate::interrupt::InFlight;
 use crate::mount::{Mount, MountError, MountOptions, mount};
-use arcbox_fs::abi::{MAX_MAX_PAGES, MIN_READ_BUFFER, Opcode};
+use crate::uring::{self, IoUringMode, IoUringState, Prepared};
+use arcbox_fs::abi::{InitFlags, MAX_MAX_PAGES, MIN_READ_BUFFER, Opcode};
 use arcbox_fs::reply::OUT_HEADER_LEN;
 use arcbox_fs::{DispatcherConfig, FileSystem, FuseDispatcher, Instant, Outcome, SgListMut};
 use std::io::{self, IoSlice};
@@ -36,6 +41,11 @@ pub struct SessionConfig {
     /// Signal used to wake a worker whose request the kernel interrupts
     /// (`None`: interrupts only reach the filesystem). Default: `SIGRTMIN + 1`.
     pub interrupt_signal: Option<i32>,
+    /// Whether to serve requests through FUSE-over-io_uring. Default: off.
+    pub io_uring: IoUringMode,
+    /// Entries per io_uring queue (each with a payload buffer of
+    /// [`reply_buffer_len`](Self::reply_buffer_len) bytes).
+    pub ring_depth: usize,
 }
 
 impl Default for SessionConfig {
@@ -47,6 +57,8 @@ impl Default for SessionConfig {
             max_threads: 16,
             dispatcher: DispatcherConfig::default(),
             interrupt_signal: Some(libc::SIGRTMIN() + 1),
+            io_uring: IoUringMode::Off,
+            ring_depth: uring::DEFAULT_QUEUE_DEPTH,
         }
     }
 }
@@ -79,18 +91,21 @@ pub struct Stats {
     pub stale_replies: AtomicU64,
     /// Interrupts that woke a worker.
     pub interrupts_signalled: AtomicU64,
+    /// Requests served through io_uring rings (not counted in `requests`).
+    pub ring_requests: AtomicU64,
 }
 
 /// Reports the node ids whose cached attributes the kernel must drop
 /// before the current reply is sent (see [`Session::with_stale_attrs`]).
 pub type StaleAttrsHook<F> = Box<dyn Fn(&F, &mut dyn FnMut(u64)) + Send + Sync>;
 
-struct Shared<F> {
-    dispatcher: FuseDispatcher<F>,
-    stale_attrs: Option<StaleAttrsHook<F>>,
-    inflight: InFlight,
+/// What the workers and ring queues of a session share.
+pub(crate) struct Shared<F> {
+    pub(crate) dispatcher: FuseDispatcher<F>,
+    pub(crate) stale_attrs: Option<StaleAttrsHook<F>>,
+    pub(crate) inflight: InFlight,
     /// The session's first descriptor, cloned for new workers.
-    dev: Arc<FuseDev>,
+    pub(crate) dev: Arc<FuseDev>,
     /// Every worker ever started, joined at the end.
     workers: Mutex<Vec<JoinHandle<io::Result<()>>>>,
     /// Workers started so far.
@@ -98,8 +113,41 @@ struct Shared<F> {
     /// Workers waiting in `read` for a request.
     idle: AtomicUsize,
     start: std::time::Instant,
-    stats: Stats,
+    pub(crate) stats: Stats,
     config: SessionConfig,
+    /// The rings, until INIT starts their threads.
+    rings: Mutex<Option<Prepared>>,
+    ring_state: Mutex<IoUringState>,
+    /// Queues whose entries registered.
+    rings_registered: AtomicUsize,
+    /// Queues prepared (0: no io_uring).
+    ring_queues: usize,
+}
+
+impl<F> Shared<F> {
+    /// Monotonic time since the session started, for the dispatcher.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_nanos(u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// A queue failed to register (requests go through `/dev/fuse`).
+    pub(crate) fn ring_failed(&self, why: String) {
+        log::warn!("io_uring: {why}; serving through /dev/fuse");
+        if let Ok(mut s) = self.ring_state.lock() {
+            *s = IoUringState::Failed(why);
+        }
+    }
+
+    /// A queue registered its entries; with the last one the rings serve.
+    pub(crate) fn ring_registered(&self) {
+        let n = self.rings_registered.fetch_add(1, Ordering::AcqRel) + 1;
+        if let Ok(mut s) = self.ring_state.lock()
+            && *s == IoUringState::Pending
+            && n == self.ring_queues
+        {
+            *s = IoUringState::On { queues: n };
+        }
+    }
 }
 
 /// A FUSE connection ready to be served: a dispatcher, the device, and
@@ -140,7 +188,18 @@ impl<F: FileSystem + Send + 'static> Session<F> {
     ) -> io::Result<Session<F>> {
         config.threads = config.threads.max(1);
         config.max_threads = config.max_threads.max(config.threads);
-        let inflight = InFlight::new(config.max_threads, config.interrupt_signal)?;
+        let (rings, ring_state) = prepare_rings(&config)?;
+        let ring_queues = rings.as_ref().map_or(0, |p| p.queues.len());
+        let ring_depth = rings.as_ref().map_or(0, |p| p.depth);
+        if rings.is_some() {
+            config.dispatcher.wanted |= InitFlags::OVER_IO_URING;
+        } else {
+            config.dispatcher.wanted -= InitFlags::OVER_IO_URING;
+        }
+        // Interrupt slots: the workers, then one per ring queue thread, then
+        // one per ring entry (the side thread serving a blocking request).
+        let slots = config.max_threads + ring_queues * (1 + ring_depth);
+        let inflight = InFlight::new(slots, config.interrupt_signal)?;
         let shared = Arc::new(Shared {
             dispatcher: FuseDispatcher::with_config(fs, config.dispatcher)
                 .with_clock(arcbox_fs_linux::monotonic_now),
@@ -153,8 +212,18 @@ impl<F: FileSystem + Send + 'static> Session<F> {
             start: std::time::Instant::now(),
             stats: Stats::default(),
             config,
+            rings: Mutex::new(rings),
+            ring_state: Mutex::new(ring_state),
+            rings_registered: AtomicUsize::new(0),
+            ring_queues,
         });
         Ok(Session { shared, mount })
+    }
+
+    /// What the workers share (tests of the ring serving path).
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared<F>> {
+        &self.shared
     }
 
     /// The session's first `/dev/fuse` descriptor (e.g. for
@@ -268,14 +337,24 @@ impl<F: FileSystem + Send + 'static> RunningSession<F> {
         move || {
             let s = &shared.stats;
             format!(
-                "{}\nsession: {} requests read, {} dropped, {} stale replies, {} interrupts",
+                "{}\nsession: {} requests read, {} served by io_uring, {} dropped, {} stale replies, {} interrupts",
                 shared.dispatcher.stats(),
                 s.requests.load(Ordering::Relaxed),
+                s.ring_requests.load(Ordering::Relaxed),
                 s.dropped.load(Ordering::Relaxed),
                 s.stale_replies.load(Ordering::Relaxed),
                 s.interrupts_signalled.load(Ordering::Relaxed),
             )
         }
+    }
+
+    /// What the io_uring transport is doing (final once INIT is done and
+    /// the queues registered or failed to).
+    pub fn io_uring(&self) -> IoUringState {
+        self.shared.ring_state.lock().map_or_else(
+            |_| IoUringState::Off("state poisoned".into()),
+            |s| s.clone(),
+        )
     }
 
     /// The mount, if the session made one.
@@ -416,13 +495,13 @@ fn start_worker<F: FileSystem + Send + 'static>(sh: &Arc<Shared<F>>) -> io::Resu
 }
 
 /// `fuse_in_header` fields the transport needs before dispatching.
-fn peek_u32(buf: &[u8], off: usize) -> Option<u32> {
+pub(crate) fn peek_u32(buf: &[u8], off: usize) -> Option<u32> {
     Some(u32::from_le_bytes(
         buf.get(off..off.checked_add(4)?)?.try_into().ok()?,
     ))
 }
 
-fn peek_u64(buf: &[u8], off: usize) -> Option<u64> {
+pub(crate) fn peek_u64(buf: &[u8], off: usize) -> Option<u64> {
     Some(u64::from_le_bytes(
         buf.get(off..off.checked_add(8)?)?.try_into().ok()?,
     ))
@@ -482,8 +561,7 @@ fn serve<F: FileSystem + Send + 'static>(
                 .interrupts_signalled
                 .fetch_add(1, Ordering::Relaxed);
         }
-        let now =
-            Instant::from_nanos(u64::try_from(sh.start.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        let now = sh.now();
         sh.inflight.begin(slot, unique);
         let outcome = {
             let mut segs: [&mut [u8]; 2] = [&mut head, &mut body];
@@ -503,14 +581,18 @@ fn serve<F: FileSystem + Send + 'static>(
                 } else {
                     &parts[..]
                 };
-                if let Err(e) = write_reply(dev, parts) {
-                    match e.raw_os_error() {
+                match write_reply(dev, parts) {
+                    // The kernel has processed INIT (fc->initialized): the
+                    // rings may register now.
+                    Ok(()) if opcode == Some(Opcode::INIT) => start_rings(sh),
+                    Ok(()) => {}
+                    Err(e) => match e.raw_os_error() {
                         Some(libc::ENOENT) => {
                             sh.stats.stale_replies.fetch_add(1, Ordering::Relaxed);
                         }
                         Some(libc::ENODEV) => return Ok(()),
                         _ => return Err(e),
-                    }
+                    },
                 }
             }
             Outcome::NoReply => {}
@@ -531,12 +613,86 @@ fn serve<F: FileSystem + Send + 'static>(
 /// cached attributes only (fs/fuse/inode.c `fuse_reverse_inval_inode`). Takes
 /// no inode or page lock, so it is safe while the kernel waits for a reply.
 /// Best effort: `ENOENT` (the kernel forgot the node) needs nothing.
-fn inval_attrs(dev: &FuseDev, node: u64) {
+pub(crate) fn inval_attrs(dev: &FuseDev, node: u64) {
     let mut buf = [0u8; 64];
     if let Ok(n) = arcbox_fs::reply::notify_inval_inode(&mut buf[..], node, -1, 0)
         && let Some(msg) = buf.get(..n)
     {
         let _ = dev.write_reply(&[IoSlice::new(msg)]);
+    }
+}
+
+/// The rings `config` asks for, made now (before INIT) so that the session
+/// asks for `FUSE_OVER_IO_URING` only where they exist, and the initial
+/// state.
+///
+/// Errors: with [`IoUringMode::On`], why io_uring cannot be used.
+fn prepare_rings(config: &SessionConfig) -> io::Result<(Option<Prepared>, IoUringState)> {
+    if config.io_uring == IoUringMode::Off {
+        return Ok((None, IoUringState::Off("not asked for".into())));
+    }
+    let made = uring::module_enabled().and_then(|()| {
+        let queues = uring::possible_cpus().map_err(|e| format!("possible CPUs: {e}"))?;
+        uring::prepare(queues, config.ring_depth, config.reply_buffer_len())
+            .map_err(|e| format!("cannot set up an io_uring: {e}"))
+    });
+    match made {
+        Ok(p) => Ok((Some(p), IoUringState::Pending)),
+        Err(why) if config.io_uring == IoUringMode::On => Err(io::Error::other(why)),
+        Err(why) => Ok((None, IoUringState::Off(why))),
+    }
+}
+
+/// After the INIT reply: starts one thread per ring queue if the kernel
+/// agreed to FUSE_OVER_IO_URING, else drops the rings.
+fn start_rings<F: FileSystem + Send + 'static>(sh: &Arc<Shared<F>>) {
+    let Some(prep) = sh.rings.lock().ok().and_then(|mut r| r.take()) else {
+        return;
+    };
+    if !sh
+        .dispatcher
+        .negotiated_flags()
+        .contains(InitFlags::OVER_IO_URING)
+    {
+        if let Ok(mut s) = sh.ring_state.lock() {
+            *s = IoUringState::Off("the kernel did not offer FUSE_OVER_IO_URING".into());
+        }
+        return;
+    }
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&*sh.dev);
+    let base = sh.config.max_threads;
+    let nq = prep.queues.len();
+    let depth = prep.depth;
+    for (qid, q) in prep.queues.into_iter().enumerate() {
+        let sh2 = Arc::clone(sh);
+        let qid16 = u16::try_from(qid).unwrap_or(u16::MAX);
+        let slot = base + qid;
+        let side_base = base + nq + qid * depth;
+        // Kept to poison the connection with if the thread cannot start.
+        let spare = Arc::clone(&q.shared);
+        let h = std::thread::Builder::new()
+            .name(format!("fuse-ring-{qid}"))
+            .spawn(move || uring::queue::run(sh2, q, qid16, slot, side_base));
+        match h {
+            Ok(h) => {
+                if let Ok(mut w) = sh.workers.lock() {
+                    w.push(h);
+                }
+            }
+            Err(e) => {
+                // The kernel waits for every queue before it uses any: make
+                // it give up on the rings instead (the queues already
+                // started serve nothing and end with the connection).
+                sh.ring_failed(format!("cannot start queue thread {qid}: {e}"));
+                if let Some(b) = spare.bufs.first()
+                    && let Ok(mut ring) =
+                        io_uring::IoUring::<io_uring::squeue::Entry128>::builder().build(2)
+                {
+                    uring::queue::poison(&mut ring, fd, b);
+                }
+                return;
+            }
+        }
     }
 }
 

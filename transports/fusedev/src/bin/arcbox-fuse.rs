@@ -16,7 +16,7 @@ use arcbox_fs::host::Host;
 use arcbox_fs::passthrough::{CacheMode, Ownership, PassthroughConfig, PassthroughFs};
 use arcbox_fs_fusedev::backing::{FuseBacking, may_passthrough};
 use arcbox_fs_fusedev::options::{self, Applied};
-use arcbox_fs_fusedev::{MountOptions, Session, SessionConfig, Stopper};
+use arcbox_fs_fusedev::{IoUringMode, IoUringState, MountOptions, Session, SessionConfig, Stopper};
 use arcbox_fs_linux::{LinuxHost, LinuxHostConfig, WatchMode};
 use clap::Parser;
 use std::path::PathBuf;
@@ -76,6 +76,11 @@ struct Args {
     /// --writeback is off), on (fail if impossible) or off.
     #[arg(long, default_value = "auto", value_parser = parse_toggle)]
     passthrough: Toggle,
+    /// FUSE-over-io_uring (Linux 6.14+): auto (where the fuse module's
+    /// enable_uring parameter is Y and the kernel offers it), on (fail if
+    /// impossible) or off (requests through /dev/fuse only).
+    #[arg(long, default_value = "auto", value_parser = parse_toggle)]
+    io_uring: Toggle,
     /// How changes other processes make to the share are noticed (and the
     /// kernel's caches of them dropped): auto (one fanotify mark on the
     /// share's file system where the daemon has CAP_SYS_ADMIN, else
@@ -154,6 +159,7 @@ struct Settings {
     max_write: u32,
     level: log::LevelFilter,
     passthrough: Toggle,
+    io_uring: Toggle,
     watch: WatchMode,
     export: Toggle,
 }
@@ -177,6 +183,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
     let mut readdirplus = !args.no_readdirplus;
     let mut level = args.log_level;
     let mut passthrough = args.passthrough;
+    let mut io_uring = args.io_uring;
     let mut watch = args.watch;
     let mut export = args.export_support;
     for list in &args.options {
@@ -193,6 +200,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
                 "max_write" => max_write = value.parse().map_err(|_| bad())?,
                 "log_level" => level = parse_level(value)?,
                 "passthrough" => passthrough = parse_toggle(value)?,
+                "io_uring" => io_uring = parse_toggle(value)?,
                 "watch" => watch = WatchMode::parse(value)?,
                 "export_support" => export = parse_toggle(value)?,
                 "writeback" => writeback = true,
@@ -248,6 +256,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
         max_write,
         level,
         passthrough,
+        io_uring,
         watch,
         export,
     })
@@ -385,6 +394,53 @@ fn log_passthrough_mode(
     }
 }
 
+/// The session's io_uring mode for `t`; for `on`, an error where the
+/// kernel does not allow it (checked again when the rings are made).
+fn io_uring_mode(t: Toggle) -> Result<IoUringMode, String> {
+    match t {
+        Toggle::Off => Ok(IoUringMode::Off),
+        Toggle::Auto => Ok(IoUringMode::Auto),
+        Toggle::On => arcbox_fs_fusedev::uring::module_enabled()
+            .map(|()| IoUringMode::On)
+            .map_err(|why| format!("--io-uring on impossible: {why}")),
+    }
+}
+
+/// Waits until the rings registered or were given up, and logs how
+/// requests are served; `on` without rings is an error.
+fn log_io_uring_mode(
+    running: &arcbox_fs_fusedev::RunningSession<PassthroughFs<LinuxHost>>,
+    t: Toggle,
+) -> Result<(), String> {
+    let mut state = running.io_uring();
+    for _ in 0..500 {
+        if state != IoUringState::Pending || running.is_finished() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        state = running.io_uring();
+    }
+    match state {
+        IoUringState::On { queues } => {
+            log::info!("io_uring: on ({queues} queues, FUSE_OVER_IO_URING)");
+            Ok(())
+        }
+        s if t == Toggle::On => Err(format!("--io-uring on impossible: {}", why(&s))),
+        s => {
+            log::info!("io_uring: off ({}); requests through /dev/fuse", why(&s));
+            Ok(())
+        }
+    }
+}
+
+fn why(s: &IoUringState) -> String {
+    match s {
+        IoUringState::Off(w) | IoUringState::Failed(w) => w.clone(),
+        IoUringState::Pending => "the queues did not register in 5 s".into(),
+        IoUringState::On { .. } => "on".into(),
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let st = match settings(&args) {
@@ -440,6 +496,7 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
     if kp {
         fs = fs.with_kernel_passthrough(Box::new(backing.clone()));
     }
+    let ring_mode = io_uring_mode(st.io_uring)?;
     let opts = st.mount;
     let defaults = SessionConfig::default();
     let config = SessionConfig {
@@ -449,6 +506,7 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
             max_write: st.max_write,
             ..DispatcherConfig::default()
         },
+        io_uring: ring_mode,
         ..defaults
     };
     let set = termination_signals();
@@ -474,7 +532,9 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
         })?;
     }
     let stopper = running.stopper();
-    if let Err(e) = log_passthrough_mode(&running, st.passthrough, kp) {
+    if let Err(e) = log_passthrough_mode(&running, st.passthrough, kp)
+        .and_then(|()| log_io_uring_mode(&running, st.io_uring))
+    {
         let _ = stopper.unmount();
         let _ = running.join();
         return Err(e.into());

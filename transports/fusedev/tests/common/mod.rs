@@ -107,13 +107,17 @@ pub struct Daemon {
 
 impl Daemon {
     /// `ARCBOX_FUSE_PASSTHROUGH=auto|on|off` adds `--passthrough` to every
-    /// mount that can have it (not with `--writeback` or `--cache never`).
+    /// mount that can have it (not with `--writeback` or `--cache never`);
+    /// `ARCBOX_FUSE_IO_URING=auto|on|off` adds `--io-uring` to every mount.
     pub fn start(src: &Path, mnt: &Path, extra: &[&str]) -> Daemon {
         let mut pt = Vec::new();
         if let Some(m) = std::env::var_os("ARCBOX_FUSE_PASSTHROUGH")
             && !extra.iter().any(|a| *a == "--writeback" || *a == "never")
         {
             pt = vec![std::ffi::OsString::from("--passthrough"), m];
+        }
+        if let Some(m) = std::env::var_os("ARCBOX_FUSE_IO_URING") {
+            pt.extend([std::ffi::OsString::from("--io-uring"), m]);
         }
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_arcbox-fuse"))
             .arg(src)
