@@ -7,6 +7,9 @@
 # markdown table (ratio = arcbox time / other time: below 1 means arcbox is faster).
 #
 # Usage: bench/guest/run.sh [--scale N] [--cache MODE] [--machine pci|microvm]
+#   pci (the default) runs bench/guest/compare.sh's anchors preset: every
+#   daemon in one guest, $ROUNDS rounds (default 5) interleaved; microvm
+#   boots one guest per daemon, back to back (one run each).
 #   Servers not installed are left out (Rust: `cargo install virtiofsd`;
 #   C: /usr/lib/qemu/virtiofsd from Debian's qemu-system-common).
 #   arcbox-virtiofsd is built in release first, unless $ARCBOX_VIRTIOFSD names
@@ -24,6 +27,11 @@ while [ $# -gt 0 ]; do
         *) echo "bench/guest/run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
+# Over pci the benchmark is compare.sh's: all daemons in one guest,
+# interleaved, medians of the rounds ($ROUNDS, default 5).
+if [ "$machine" = pci ]; then
+    exec "$repo/bench/guest/compare.sh" --rounds "${ROUNDS:-5}" --scale "$scale" --cache "$cache" anchors
+fi
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
 if [ -z "${ARCBOX_VIRTIOFSD:-}" ]; then
     cargo build --release -q -p arcbox-fs-vhost-user --bin arcbox-virtiofsd -j 2 || exit 1
