@@ -24,12 +24,14 @@ workloads="storm stat create readdir seq"
 par=0
 xattr=1
 lockwait=0
+handles=0
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         arcbox.mode=*) mode=${arg#arcbox.mode=} ;;
         arcbox.xattr=*) xattr=${arg#arcbox.xattr=} ;;
         arcbox.scale=*) scale=${arg#arcbox.scale=} ;;
         arcbox.lockwait=*) lockwait=${arg#arcbox.lockwait=} ;;
+        arcbox.handles=*) handles=${arg#arcbox.handles=} ;;
         arcbox.tags=*) tags=$(echo "${arg#arcbox.tags=}" | tr , ' ') ;;
         arcbox.rounds=*) rounds=${arg#arcbox.rounds=} ;;
         arcbox.workloads=*) workloads=$(echo "${arg#arcbox.workloads=}" | tr , ' ') ;;
@@ -213,6 +215,31 @@ run_tests() {
     # A waiting SETLKW must not stall the queue (daemons with worker pools).
     if [ "$lockwait" = 1 ]; then
         check lock-wait $P lockwait $G/lockfile $G
+    fi
+
+    # O_DIRECT from the guest (issue 13.1): 4 KiB, 1 MiB and 512-byte
+    # writes with oflag=direct, read back with iflag=direct; the same writes
+    # without O_DIRECT into /tmp give the bytes to expect, and the host
+    # checks its copy too (ARCBOX-HASH).
+    dd if=/dev/urandom of=/tmp/direct.src bs=1M count=2 2>/dev/null
+    for dst in $G/direct.bin /tmp/direct.want; do
+        fl=oflag=direct
+        sfx=direct
+        [ $dst = /tmp/direct.want ] && fl=conv=notrunc && sfx=plain
+        check direct-write-4k-$sfx dd if=/tmp/direct.src of=$dst bs=4096 count=64 $fl
+        check direct-write-1m-$sfx dd if=/tmp/direct.src of=$dst bs=1M count=1 seek=1 $fl conv=notrunc
+        check direct-write-512-$sfx dd if=/tmp/direct.src of=$dst bs=512 count=3 seek=4097 $fl conv=notrunc
+    done
+    check direct-read dd if=$G/direct.bin of=/tmp/direct.back bs=4096 iflag=direct
+    check direct-bytes test "$(sha /tmp/direct.back)" = "$(sha /tmp/direct.want)"
+    echo "ARCBOX-HASH guest/direct.bin $(sha /tmp/direct.want)"
+
+    # File handles (FUSE export support, issue 13.2): a file's and a
+    # directory's handles open again after the guest dropped its caches; a
+    # deleted file's handle is ESTALE.
+    if [ "$handles" = 1 ]; then
+        mkdir -p $G/hdir && echo handle-me > $G/hdir/f
+        check file-handles $P handles /mnt $G/hdir/f $G/hdir
     fi
 
     mkdir $G/storm

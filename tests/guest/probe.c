@@ -25,6 +25,12 @@
  *                                 K), then fsync
  *   par-read DIR P                P processes in parallel, each reads DIR/wK in
  *                                 1 MiB reads and checks the pattern
+ *   handles MNT FILE DIR          file handles (name_to_handle_at) of FILE,
+ *                                 DIR and a file then deleted; drops the
+ *                                 kernel's caches (2, then 3); reopens them
+ *                                 with open_by_handle_at through MNT: FILE's
+ *                                 bytes and DIR's entries must be the same,
+ *                                 the deleted file's handle ESTALE
  *   lockwait FILE DIR             holds a write lock on FILE (F_SETLK), forks
  *                                 a child whose F_SETLKW on FILE must wait,
  *                                 and meanwhile looks up 100 missing names in
@@ -336,6 +342,102 @@ static int par_read(const char *dir, long p)
 	return 0;
 }
 
+static struct file_handle *handle_of(const char *path)
+{
+	struct file_handle *h = malloc(sizeof *h + MAX_HANDLE_SZ);
+	int mnt;
+	if (!h)
+		return NULL;
+	h->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, path, h, &mnt, 0) != 0) {
+		fprintf(stderr, "handles: name_to_handle_at %s: %s\n", path, strerror(errno));
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+static long count_entries(DIR *d)
+{
+	long n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int drop_caches(const char *how)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	sync();
+	if (fd < 0 || write(fd, how, 1) != 1) {
+		perror("drop_caches");
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int handles(const char *mnt, const char *file, const char *dir)
+{
+	char want[4096], got[4096], gone[4096];
+	int fd = open(file, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, want, sizeof want);
+	if (n <= 0) {
+		perror(file);
+		return 1;
+	}
+	close(fd);
+	DIR *d = opendir(dir);
+	if (!d) {
+		perror(dir);
+		return 1;
+	}
+	long entries = count_entries(d);
+	snprintf(gone, sizeof gone, "%s/handle-gone", dir);
+	fd = open(gone, O_CREAT | O_WRONLY, 0644);
+	if (fd < 0) {
+		perror(gone);
+		return 1;
+	}
+	close(fd);
+	struct file_handle *hf = handle_of(file), *hd = handle_of(dir), *hg = handle_of(gone);
+	if (!hf || !hd || !hg || unlink(gone) != 0)
+		return 1;
+	for (int round = 0; round < 2; round++) {
+		if (drop_caches(round == 0 ? "2" : "3"))
+			return 1;
+		int mfd = open(mnt, O_RDONLY | O_DIRECTORY);
+		if (mfd < 0) {
+			perror(mnt);
+			return 1;
+		}
+		fd = open_by_handle_at(mfd, hf, O_RDONLY);
+		if (fd < 0 || read(fd, got, sizeof got) != n || memcmp(want, got, (size_t)n) != 0) {
+			fprintf(stderr, "handles: %s by handle: %s\n", file,
+				fd < 0 ? strerror(errno) : "other bytes");
+			return 1;
+		}
+		close(fd);
+		fd = open_by_handle_at(mfd, hd, O_RDONLY | O_DIRECTORY);
+		DIR *dd = fd < 0 ? NULL : fdopendir(fd);
+		long e = dd ? count_entries(dd) : -1;
+		if (e != entries) {
+			fprintf(stderr, "handles: %s by handle: %s (%ld entries, want %ld)\n", dir,
+				fd < 0 ? strerror(errno) : "listed", e, entries);
+			return 1;
+		}
+		fd = open_by_handle_at(mfd, hg, O_RDONLY);
+		if (fd >= 0 || errno != ESTALE) {
+			fprintf(stderr, "handles: deleted file by handle: %s, want ESTALE\n",
+				fd >= 0 ? "opened" : strerror(errno));
+			return 1;
+		}
+		close(mfd);
+	}
+	return 0;
+}
+
 static int set_lock(int fd, int cmd, short type)
 {
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
@@ -455,6 +557,8 @@ int main(int argc, char **argv)
 		return par_write(argv[2], parse_count(argv[3]), parse_count(argv[4]));
 	if (!strcmp(cmd, "par-read") && argc == 4)
 		return par_read(argv[2], parse_count(argv[3]));
+	if (!strcmp(cmd, "handles") && argc == 5)
+		return handles(argv[2], argv[3], argv[4]);
 	if (!strcmp(cmd, "lockwait") && argc == 4)
 		return lock_wait(argv[2], argv[3]);
 usage:

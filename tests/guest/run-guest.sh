@@ -234,7 +234,11 @@ common=(-accel tcg -cpu qemu64,-cx16 -m 1G -smp "$smp" -nographic -no-reboot -no
 lockwait=0
 case "$shape $daemon_args" in libvirt*|*--thread-pool-size=[1-9]*) [ "$server" = arcbox ] && lockwait=1 ;; esac
 append="console=ttyS0 panic=-1 quiet loglevel=4 arcbox.mode=$mode arcbox.scale=$scale arcbox.xattr=$xattr"
-append="$append arcbox.lockwait=$lockwait"
+# arcbox-virtiofsd offers export support where it holds inodes by file
+# handle (root, CAP_DAC_READ_SEARCH): the guest checks file handles then.
+handles=0
+[ "$server" = arcbox ] && [ "$shape" != unpriv ] && handles=1
+append="$append arcbox.lockwait=$lockwait arcbox.handles=$handles"
 if [ "$machine" = pci ]; then
     args=(-M pc "${common[@]}" -device vhost-user-fs-pci,queue-size=1024,num-request-queues="$queues",chardev=vufs,tag=arcbox)
 else
