@@ -268,9 +268,11 @@ for pt in auto off; do
         check "fsx: mount (passthrough $pt)" 1
     fi
 done
-# fsx-rs has no O_DIRECT mode (C fsx -Z is not packaged); the equivalent:
+# fsx-rs has no O_DIRECT mode (C fsx -Z is not packaged); the equivalents:
 # the same run where every open is FOPEN_DIRECT_IO, the path an O_DIRECT
-# open takes here.
+# open takes here, and the integrity test's O_DIRECT run (cargo test -p
+# arcbox-fs-fusedev --test integrity: random aligned and unaligned O_DIRECT
+# writes and reads checked against a model, as fsx -Z does).
 if start direct-all --allow-other --cache never; then
     mkdir -p "$mnt/fsx" "$work/fsx-art2"
     out=$(timeout -k 5 180 fsx -f "$work/fsx.toml" -N 10000 -S 17 -P "$work/fsx-art2" "$mnt/fsx/f" 2>&1)

@@ -1,8 +1,10 @@
 //! Data integrity through the `arcbox-fuse` mount: thousands of random
 //! writes, truncates, reads, fsyncs, mmap writes and reads from two threads,
 //! each checked byte for byte against an in-memory model, then the host
-//! files themselves against the models. Run with the default cache and with
-//! the writeback cache.
+//! files themselves against the models. Run with the default cache, with
+//! the writeback cache, and through O_DIRECT descriptors (fsx's `-Z` run:
+//! most offsets and lengths block-aligned, from block-aligned buffers, the
+//! rest unaligned; no mmap).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -18,14 +20,47 @@ const OPS: usize = 3000;
 /// Files grow up to about this size.
 const MAX_LEN: u64 = 1 << 20;
 
-fn open_rw(p: &Path) -> File {
+fn open_rw(p: &Path, direct: bool) -> File {
+    use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .custom_flags(if direct { libc::O_DIRECT } else { 0 })
         .open(p)
         .unwrap()
+}
+
+/// A zeroed buffer of `n` bytes starting at a 4096-byte boundary (O_DIRECT
+/// hosts may insist on aligned memory).
+struct Aligned {
+    raw: Vec<u8>,
+    start: usize,
+    n: usize,
+}
+
+impl Aligned {
+    fn new(n: usize) -> Aligned {
+        let raw = vec![0u8; n + 4096];
+        let start = raw.as_ptr().align_offset(4096);
+        Aligned { raw, start, n }
+    }
+    fn buf(&mut self) -> &mut [u8] {
+        &mut self.raw[self.start..self.start + self.n]
+    }
+}
+
+/// An offset or length for the O_DIRECT run: three in four rounded down to
+/// 4096 (at least 4096 for a length), the rest as drawn.
+fn direct_size(rng: &mut Rng, v: u64, length: bool) -> u64 {
+    if rng.below(4) == 0 {
+        v
+    } else if length {
+        (v / 4096 * 4096).max(4096)
+    } else {
+        v / 4096 * 4096
+    }
 }
 
 /// Writes `data` at `off` through a shared mapping of the file and msyncs.
@@ -92,10 +127,10 @@ fn mmap_read(f: &File, off: u64, len: usize) -> Vec<u8> {
 }
 
 /// One thread's run on its own file; returns the model's final content.
-fn exercise(path: PathBuf, seed: u64) -> Vec<u8> {
+fn exercise(path: PathBuf, seed: u64, direct: bool) -> Vec<u8> {
     let mut rng = Rng(seed);
     let mut model: Vec<u8> = Vec::new();
-    let mut f = open_rw(&path);
+    let mut f = open_rw(&path, direct);
     let mut counts = [0usize; 8];
     for i in 0..OPS {
         let len = model.len() as u64;
@@ -104,25 +139,38 @@ fn exercise(path: PathBuf, seed: u64) -> Vec<u8> {
         match op {
             0..=34 => {
                 // pwrite, sometimes past the end (leaving a hole).
-                let off = rng.below(len + 4096).min(MAX_LEN);
+                let mut off = rng.below(len + 4096).min(MAX_LEN);
                 let big = rng.below(4) == 0;
-                let n = 1 + rng.below(if big { 65536 } else { 4096 }) as usize;
+                let mut n = 1 + rng.below(if big { 65536 } else { 4096 }) as usize;
+                if direct {
+                    off = direct_size(&mut rng, off, false);
+                    n = direct_size(&mut rng, n as u64, true) as usize;
+                }
                 let byte = (rng.next() & 0xff) as u8;
-                let data: Vec<u8> = (0..n).map(|k| byte.wrapping_add(k as u8)).collect();
-                f.write_all_at(&data, off)
+                let mut data = Aligned::new(n);
+                for (k, b) in data.buf().iter_mut().enumerate() {
+                    *b = byte.wrapping_add(k as u8);
+                }
+                let data = data.buf();
+                f.write_all_at(data, off)
                     .unwrap_or_else(|e| panic!("{}: write: {e}", what()));
                 let end = off as usize + n;
                 if model.len() < end {
                     model.resize(end, 0);
                 }
-                model[off as usize..end].copy_from_slice(&data);
+                model[off as usize..end].copy_from_slice(data);
                 counts[0] += 1;
             }
             35..=59 => {
                 // pread of a random range, compared with the model.
-                let off = rng.below(len + 100);
-                let n = 1 + rng.below(70000) as usize;
-                let mut buf = vec![0u8; n];
+                let mut off = rng.below(len + 100);
+                let mut n = 1 + rng.below(70000) as usize;
+                if direct {
+                    off = direct_size(&mut rng, off, false);
+                    n = direct_size(&mut rng, n as u64, true) as usize;
+                }
+                let mut aligned = Aligned::new(n);
+                let buf = aligned.buf();
                 let mut got = 0;
                 while got < n {
                     let r = f
@@ -170,6 +218,12 @@ fn exercise(path: PathBuf, seed: u64) -> Vec<u8> {
                 .unwrap_or_else(|e| panic!("{}: fsync: {e}", what()));
                 counts[3] += 1;
             }
+            77..=93 if direct => {
+                // No mmap on the O_DIRECT run (as fsx -Z): a second fsync.
+                f.sync_data()
+                    .unwrap_or_else(|e| panic!("{}: fsync: {e}", what()));
+                counts[3] += 1;
+            }
             77..=86 if len > 0 => {
                 // mmap write inside the current size.
                 let off = rng.below(len);
@@ -194,7 +248,7 @@ fn exercise(path: PathBuf, seed: u64) -> Vec<u8> {
             94..=97 => {
                 // close and reopen; check the size.
                 drop(f);
-                f = open_rw(&path);
+                f = open_rw(&path, direct);
                 assert_eq!(
                     f.metadata().unwrap().len(),
                     model.len() as u64,
@@ -235,7 +289,7 @@ fn exercise(path: PathBuf, seed: u64) -> Vec<u8> {
     model
 }
 
-fn run(tag: &str, extra: &[&str]) {
+fn run(tag: &str, extra: &[&str], direct: bool) {
     let tmp = TempDir::new(tag);
     let src = tmp.sub("src");
     let mnt = tmp.sub("mnt");
@@ -248,7 +302,7 @@ fn run(tag: &str, extra: &[&str]) {
         .into_iter()
         .map(|(name, seed)| {
             let p = mnt.join(name);
-            s.spawn(move || (name.to_string(), exercise(p, seed)))
+            s.spawn(move || (name.to_string(), exercise(p, seed, direct)))
         })
         .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
@@ -280,13 +334,22 @@ fn run(tag: &str, extra: &[&str]) {
 #[test]
 fn random_io_matches_the_model() {
     if can_mount("random_io_matches_the_model") {
-        run("integrity", &[]);
+        run("integrity", &[], false);
     }
 }
 
 #[test]
 fn random_io_matches_the_model_with_writeback_cache() {
     if can_mount("random_io_matches_the_model_with_writeback_cache") {
-        run("integrity-wb", &["--writeback"]);
+        run("integrity-wb", &["--writeback"], false);
+    }
+}
+
+/// fsx's O_DIRECT run (`fsx -Z`, which Debian does not package): the same
+/// model check with every write and read through O_DIRECT descriptors.
+#[test]
+fn random_io_matches_the_model_with_o_direct() {
+    if can_mount("random_io_matches_the_model_with_o_direct") {
+        run("integrity-direct", &[], true);
     }
 }
