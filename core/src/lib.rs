@@ -28,6 +28,7 @@ pub mod builder;
 pub mod dirent;
 pub mod dispatch;
 pub mod errno;
+mod ext;
 pub mod fs;
 pub mod host;
 pub mod io;

@@ -13,11 +13,12 @@
 //! The label is copied out of the request (which may be guest memory) into
 //! a buffer of the dispatcher's before anything uses it.
 
-use crate::abi::{ExtHeader, MAX_NR_SECCTX, Secctx, XATTR_NAME_MAX};
+use crate::abi::{MAX_NR_SECCTX, Secctx, XATTR_NAME_MAX};
 use crate::errno::Errno;
+use crate::ext::find_ext;
 use crate::fs::SecLabel;
 use crate::io::RequestSource;
-use crate::request::{IN_HEADER_LEN, InPlace};
+use crate::request::InPlace;
 use zerocopy::FromBytes;
 
 /// Largest label value taken (a page, as the kernel's LSM contexts).
@@ -37,30 +38,15 @@ pub fn read_label<'b>(
     ext: InPlace,
     buf: &'b mut [u8; LABEL_BUF],
 ) -> Result<Option<SecLabel<'b>>, Errno> {
-    let mut pos = IN_HEADER_LEN.checked_add(ext.off).ok_or(Errno::EINVAL)?;
-    let end = pos.checked_add(ext.len).ok_or(Errno::EINVAL)?;
-    while pos < end {
-        let mut h = [0u8; 8];
-        if end - pos < h.len() {
-            return Err(Errno::EINVAL);
-        }
-        req.read_at(pos, &mut h)?;
-        let (eh, _) = ExtHeader::read_from_prefix(&h[..]).map_err(|_| Errno::EINVAL)?;
-        let size = eh.size as usize;
-        if size < 8 || size % 8 != 0 || size > end - pos {
-            return Err(Errno::EINVAL);
-        }
-        if eh.typ > MAX_NR_SECCTX {
-            pos += size;
-            continue;
-        }
-        return match eh.typ {
+    // Types 0..=FUSE_MAX_NR_SECCTX are the context count.
+    match find_ext(req, ext, |t| t <= MAX_NR_SECCTX)? {
+        None => Ok(None),
+        Some(b) => match b.typ {
             0 => Ok(None),
-            1 => one_label(req, pos + 8, pos + size, buf).map(Some),
+            1 => one_label(req, b.start, b.end, buf).map(Some),
             _ => Err(Errno::EINVAL),
-        };
+        },
     }
-    Ok(None)
 }
 
 /// The one `fuse_secctx` at `pos`, its block ending at `end`.
@@ -111,16 +97,7 @@ mod tests {
     use super::*;
     use alloc::vec::Vec;
 
-    /// A request: header room, then the extension blocks.
-    fn req(blocks: &[&[u8]]) -> (Vec<u8>, InPlace) {
-        let mut v = alloc::vec![0u8; IN_HEADER_LEN];
-        let start = v.len();
-        for b in blocks {
-            v.extend_from_slice(b);
-        }
-        let len = v.len() - start;
-        (v, InPlace { off: 0, len })
-    }
+    use crate::ext::test_request as req;
 
     fn secctx(nr: u32, name: &[u8], value: &[u8]) -> Vec<u8> {
         let mut body = Vec::new();

@@ -11,11 +11,11 @@
 //! The groups are copied out of the request (which may be guest memory)
 //! into a buffer of the dispatcher's before anything uses them.
 
-use crate::abi::{EXT_GROUPS, ExtHeader};
+use crate::abi::EXT_GROUPS;
 use crate::errno::Errno;
+use crate::ext::find_ext;
 use crate::io::RequestSource;
-use crate::request::{IN_HEADER_LEN, InPlace};
-use zerocopy::FromBytes;
+use crate::request::InPlace;
 
 /// Most supplementary groups one request may carry; a request with more
 /// is refused (`EINVAL`) rather than judged on part of its groups (a group
@@ -34,25 +34,10 @@ pub fn read_groups<'b>(
     ext: InPlace,
     buf: &'b mut [u32; MAX_SUPP_GROUPS],
 ) -> Result<&'b [u32], Errno> {
-    let mut pos = IN_HEADER_LEN.checked_add(ext.off).ok_or(Errno::EINVAL)?;
-    let end = pos.checked_add(ext.len).ok_or(Errno::EINVAL)?;
-    while pos < end {
-        let mut h = [0u8; 8];
-        if end - pos < h.len() {
-            return Err(Errno::EINVAL);
-        }
-        req.read_at(pos, &mut h)?;
-        let (eh, _) = ExtHeader::read_from_prefix(&h[..]).map_err(|_| Errno::EINVAL)?;
-        let size = eh.size as usize;
-        if size < 8 || size % 8 != 0 || size > end - pos {
-            return Err(Errno::EINVAL);
-        }
-        if eh.typ == EXT_GROUPS {
-            return groups_block(req, pos + 8, pos + size, buf);
-        }
-        pos += size;
+    match find_ext(req, ext, |t| t == EXT_GROUPS)? {
+        Some(b) => groups_block(req, b.start, b.end, buf),
+        None => Ok(&buf[..0]),
     }
-    Ok(&buf[..0])
 }
 
 /// The `fuse_supp_groups` at `pos`, its block ending at `end`.
@@ -86,15 +71,7 @@ mod tests {
     use super::*;
     use alloc::vec::Vec;
 
-    /// A request of a bare header followed by the extension blocks.
-    fn req(blocks: &[&[u8]]) -> (Vec<u8>, InPlace) {
-        let mut r = alloc::vec![0u8; IN_HEADER_LEN];
-        for b in blocks {
-            r.extend_from_slice(b);
-        }
-        let len = r.len() - IN_HEADER_LEN;
-        (r, InPlace { off: 0, len })
-    }
+    use crate::ext::test_request as req;
 
     fn groups(gs: &[u32]) -> Vec<u8> {
         let mut v = Vec::new();
