@@ -118,9 +118,10 @@ if [ "$want_uring" = 1 ]; then
 fi
 
 mounted() { grep -q " $1 " /proc/self/mountinfo; }
-wait_mount() {
+wait_mount() { # MNT [LOG]
     for _ in $(seq 200); do mounted "$1" && return 0; sleep 0.05; done
     echo "mount at $1 did not appear" >&2
+    [ -n "${2:-}" ] && cat "$2" >&2
     exit 1
 }
 
@@ -144,7 +145,7 @@ for c in "${cfgs[@]}"; do
         "$bin" "$w/$c/src" "$w/$c/mnt" "${base[@]}" "${mode[@]}" "${extra[@]}" 2>"$w/$c.log" &
         pid[$c]=$!
     fi
-    wait_mount "$w/$c/mnt"
+    wait_mount "$w/$c/mnt" "$w/$c.log"
 done
 
 # The source tree: whole crates in name order until $treefiles files.
@@ -230,7 +231,7 @@ for round in $(seq "$rounds"); do
         # Round 1 runs the list in order (native first: its checksums are
         # the reference); each later round starts one further on.
         c=${cfgs[$(((i + round - 1) % nc))]}
-        echo "== round $round: $c" >&2
+        echo "== round $round: $c ($(date +%T))" >&2
         workloads "${dir[$c]}"
     done
 done
@@ -238,6 +239,9 @@ done
 
 echo
 echo "arcbox-fuse ${base[*]} ${extra[*]}; $(nproc) CPUs; kernel $(uname -r); $rounds rounds; medians; tree: $treedesc"
+for c in "${!pid[@]}"; do
+    echo "- $c: $(grep -hoE '(kernel passthrough|io_uring): [^;(]*' "$w/$c.log" | paste -sd, -)"
+done
 echo
 python3 - "$samples" "$configs" "$missing" "$files" "$fsize" <<'PY'
 import statistics, sys
