@@ -4,7 +4,7 @@
 # same disk, in one run. Needs root (mount, drop_caches, kernel passthrough).
 #
 #   bench/fusedev.sh [--rounds N] [--configs LIST] [--quick] [--threads N]
-#                    [--raw FILE] [--stats] [-- extra arcbox-fuse args]
+#                    [--watch MODE] [--raw FILE] [--stats] [-- extra arcbox-fuse args]
 #
 # Configurations (--configs, comma-separated; default
 # native,default,pt,uring,both):
@@ -18,7 +18,10 @@
 #            the kernel refuses it together with passthrough)
 #   bindfs   bindfs (libfuse 2 high-level, single-threaded), if installed
 # Every arcbox-fuse configuration runs with --cache auto --timeout 86400
-# (libfuse's passthrough_hp defaults to the same day-long timeouts). Each
+# (libfuse's passthrough_hp defaults to the same day-long timeouts) and
+# --watch none (--watch MODE to change it: the default fanotify watcher
+# marks the whole file system, so several mounts on one disk would each
+# take the events of all the others and of native, slowing native). Each
 # configuration is mounted once for the whole run. A round runs every
 # workload set once in every configuration, the order rotating by one each
 # round; the table shows native's median and each configuration's median
@@ -39,16 +42,17 @@
 # counts (its `--log-level info` stats at exit) after the table.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-threads="" quick=0 rounds=3 raw="" stats=0
+threads="" quick=0 rounds=3 raw="" stats=0 watch=none
 configs=native,default,pt,uring,both
 extra=()
 usage() {
-    echo "usage: $0 [--rounds N] [--configs LIST] [--quick] [--threads N] [--raw FILE] [--stats] [-- arcbox-fuse args]" >&2
+    echo "usage: $0 [--rounds N] [--configs LIST] [--quick] [--threads N] [--watch MODE] [--raw FILE] [--stats] [-- arcbox-fuse args]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
     case $1 in
     --threads) threads=$2; shift 2 ;;
+    --watch) watch=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --configs) configs=$2; shift 2 ;;
     --raw) raw=$2; shift 2 ;;
@@ -125,7 +129,7 @@ wait_mount() { # MNT [LOG]
     exit 1
 }
 
-base=(--cache auto --timeout 86400 --log-level info)
+base=(--cache auto --timeout 86400 --watch "$watch" --log-level info)
 [ -n "$threads" ] && base+=(--threads "$threads")
 declare -A dir
 for c in "${cfgs[@]}"; do
