@@ -181,7 +181,9 @@ if start stress --allow-other; then
         dentry) extra=(--dentries 4096) ;;
         esac
         mkdir -p "$mnt/$s"
-        out=$(timeout -k 10 60 stress-ng --"$s" 2 "${extra[@]}" --timeout 6s --verify \
+        # From inside the mount: some stressors (open) also make files in
+        # the working directory, which would otherwise be the checkout.
+        out=$(cd "$mnt/$s" && timeout -k 10 60 stress-ng --"$s" 2 "${extra[@]}" --timeout 6s --verify \
             --temp-path "$mnt/$s" --metrics-brief 2>&1)
         rc=$?
         line=$(echo "$out" | grep -E "stress-ng: (info|metrc).*\b$s\b" | grep -v 'stressor' | tail -n 1 | sed 's/.*\] *//')
