@@ -44,6 +44,16 @@ pub struct InodeData<I> {
 }
 
 impl<I> InodeData<I> {
+    /// A node, shared, starting at directory generation `dir_gen`.
+    fn shared(nodeid: u64, key: HostKey, inode: I, dir_gen: u32) -> Arc<Self> {
+        Arc::new(InodeData {
+            nodeid,
+            key,
+            inode,
+            dir_gen: AtomicU32::new(dir_gen),
+        })
+    }
+
     /// The current directory generation.
     pub fn generation(&self) -> u32 {
         self.dir_gen.load(Ordering::Acquire)
@@ -121,12 +131,7 @@ impl<I, E> InodeTable<I, E> {
             keeps: forgotten > 0,
             next: Mutex::new(ROOT_ID + 1),
         };
-        let data = Arc::new(InodeData {
-            nodeid: ROOT_ID,
-            key: root_key,
-            inode: root,
-            dir_gen: AtomicU32::new(0),
-        });
+        let data = InodeData::shared(ROOT_ID, root_key, root, 0);
         t.by_key[key_shard(&root_key)].lock().insert(
             root_key,
             KeyEntry {
@@ -206,12 +211,7 @@ impl<I, E> InodeTable<I, E> {
                 (id, 0)
             }
         };
-        let d = Arc::new(InodeData {
-            nodeid,
-            key,
-            inode,
-            dir_gen: AtomicU32::new(dir_gen),
-        });
+        let d = InodeData::shared(nodeid, key, inode, dir_gen);
         keys.insert(key, KeyEntry { nodeid, lookups: 1 });
         self.by_node[node_shard(nodeid)]
             .lock()
@@ -370,12 +370,7 @@ impl<I, E> InodeTable<I, E> {
         };
         let dir_gen = kept.dir_gen.wrapping_add(1);
         drop(forgotten);
-        let d = Arc::new(InodeData {
-            nodeid,
-            key,
-            inode,
-            dir_gen: AtomicU32::new(dir_gen),
-        });
+        let d = InodeData::shared(nodeid, key, inode, dir_gen);
         keys.insert(key, KeyEntry { nodeid, lookups: 1 });
         nodes.insert(nodeid, d.clone());
         Ok(d)
