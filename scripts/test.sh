@@ -9,13 +9,20 @@ bash scripts/setup.sh --tests || exit 1
 passed=0
 failed=0
 failures=()
+logs=target/ci-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+# Runs one step, its output also kept in $logs (the end of the run repeats
+# the failures' panic messages, so that the tail of the output says why).
 step() {
   local name=$1
   shift
   echo
   echo "=== $name"
   local t0=$SECONDS
-  if "$@"; then
+  # (tee in a process substitution: a daemon a suite leaves behind with
+  # its output open cannot hold the step up.)
+  if "$@" > >(tee "$logs/${name// /_}.log") 2>&1; then
     passed=$((passed + 1))
     echo "=== $name: ok ($((SECONDS - t0)) s)"
   else
@@ -48,6 +55,11 @@ done
 
 echo
 if [ "$failed" -gt 0 ]; then
+  for name in "${failures[@]}"; do
+    echo "--- why $name failed (from $logs/${name// /_}.log):"
+    grep -E -A6 "panicked at|^---- |^test .* FAILED|^not ok|^FAIL|error(\[|:)" \
+      "$logs/${name// /_}.log" | head -80
+  done
   echo "failed steps: ${failures[*]}"
 fi
 echo "$passed passed, $failed failed"
