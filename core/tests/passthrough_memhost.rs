@@ -908,6 +908,39 @@ fn hostile_names_are_rejected_on_every_name_opcode() {
 }
 
 #[test]
+fn listings_are_cached_only_where_the_transport_forwards_host_changes() {
+    let cached = |cache: CacheMode, watcher: bool, forwarded: bool| {
+        let h = MemHost::with_clock(clock);
+        h.set_watcher(watcher);
+        let mut cfg = PassthroughConfig::for_mode(cache, Duration::from_secs(1));
+        cfg.host_changes_forwarded = forwarded;
+        let mut s = session_with(h, cfg);
+        let d = s.mkdir(ROOT, b"d", 0o755).unwrap();
+        let out = s.opendir_out(d.nodeid).unwrap();
+        let flags = FopenFlags::from_bits_retain(out.open_flags);
+        let dir = FopenFlags::CACHE_DIR | FopenFlags::KEEP_CACHE;
+        assert!(
+            flags & dir == dir || flags & dir == FopenFlags::empty(),
+            "{flags:?}"
+        );
+        assert_eq!(s.fs().caches_listings(), flags.contains(dir));
+        flags.contains(dir)
+    };
+    assert!(cached(CacheMode::Always, false, false));
+    assert!(cached(CacheMode::Auto, true, true));
+    assert!(
+        cached(CacheMode::Auto, false, true),
+        "no watcher: the timeout"
+    );
+    assert!(
+        !cached(CacheMode::Auto, true, false),
+        "not forwarded (virtio)"
+    );
+    assert!(!cached(CacheMode::Metadata, true, true));
+    assert!(!cached(CacheMode::Never, true, true));
+}
+
+#[test]
 fn negative_lookup_sees_external_create_with_watcher() {
     let h = MemHost::with_clock(clock);
     h.set_watcher(true);

@@ -549,10 +549,13 @@ impl<F: FileSystem> Session<F> {
 
     /// OPENDIR; returns the handle.
     pub fn opendir(&mut self, node: u64) -> R<u64> {
-        let out: OpenOut = self
-            .req(Opcode::OPENDIR, node, &[bytes(&OpenIn::default())])
-            .parse()?;
-        Ok(out.fh)
+        Ok(self.opendir_out(node)?.fh)
+    }
+
+    /// OPENDIR, the whole reply (handle and `FOPEN_*` flags).
+    pub fn opendir_out(&mut self, node: u64) -> R<OpenOut> {
+        self.req(Opcode::OPENDIR, node, &[bytes(&OpenIn::default())])
+            .parse()
     }
 
     /// READDIR (`plus`: READDIRPLUS) from cookie `offset` into `size` bytes.

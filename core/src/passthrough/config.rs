@@ -128,6 +128,13 @@ pub struct PassthroughConfig {
     pub guest_arch: GuestArch,
     /// Ownership model (see [`super::ownership`]); default [`Ownership::Host`].
     pub ownership: Ownership,
+    /// The transport forwards host changes to the guest kernel as FUSE
+    /// notifications (`arcbox-fuse` does, through
+    /// [`crate::passthrough::PassthroughFs::process_host_changes`]; virtio
+    /// guests take none). With [`CacheMode::Auto`] the kernel then caches
+    /// directory listings (`FOPEN_CACHE_DIR`, see
+    /// [`crate::passthrough::PassthroughFs::caches_listings`]). Default off.
+    pub host_changes_forwarded: bool,
 }
 
 impl PassthroughConfig {
@@ -156,6 +163,7 @@ impl PassthroughConfig {
             security_label: false,
             export_support: true,
             export_capacity: DEFAULT_EXPORT_CAPACITY,
+            host_changes_forwarded: false,
             generation: 1,
             guest_arch: GuestArch::NATIVE,
             ownership: Ownership::Host,

@@ -469,12 +469,31 @@ impl<H: Host> PassthroughFs<H> {
         });
     }
 
+    /// `FOPEN_*` flags of an OPEN or (`dir`) an OPENDIR.
     fn fopen_flags(&self, dir: bool) -> FopenFlags {
         match (self.cfg.cache, dir) {
             (CacheMode::Never, false) => FopenFlags::DIRECT_IO,
             (CacheMode::Always, false) => FopenFlags::KEEP_CACHE,
-            (CacheMode::Always, true) => FopenFlags::KEEP_CACHE | FopenFlags::CACHE_DIR,
+            (_, true) if self.caches_listings() => FopenFlags::KEEP_CACHE | FopenFlags::CACHE_DIR,
             _ => FopenFlags::empty(),
+        }
+    }
+
+    /// Whether OPENDIR lets the guest kernel cache listings
+    /// (`FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE`): with [`CacheMode::Always`];
+    /// with [`CacheMode::Auto`] where the transport forwards host changes
+    /// ([`PassthroughConfig::host_changes_forwarded`]). The kernel drops a
+    /// cached listing on the guest's own changes, on a reported host change
+    /// (`FUSE_NOTIFY_INVAL_INODE` on the directory), and, with
+    /// `FUSE_AUTO_INVAL_DATA` (`Auto`), when the directory's attributes
+    /// expire and the refreshed mtime differs (fs/fuse/readdir.c,
+    /// `fuse_readdir_cached`): a change nobody reports is seen within the
+    /// attribute timeout, as for names and attributes.
+    pub fn caches_listings(&self) -> bool {
+        match self.cfg.cache {
+            CacheMode::Always => true,
+            CacheMode::Auto => self.cfg.host_changes_forwarded,
+            CacheMode::Never | CacheMode::Metadata => false,
         }
     }
 
@@ -1165,17 +1184,18 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let d = self.inode(node)?;
         // A listing the kernel caches (FOPEN_CACHE_DIR) is dropped on host
         // changes only if the directory is watched.
-        if self.cfg.cache == CacheMode::Always {
+        if self.caches_listings() {
             self.host.watch(&d.inode);
         }
         let dir = self.host.opendir(&d.inode)?;
+        let flags = self.fopen_flags(true);
         let fh = self.handles.insert(Handle {
             inode: d,
             kind: HandleKind::Dir(dir),
         });
         Ok(Opened {
             fh,
-            flags: self.fopen_flags(true),
+            flags,
             backing_id: 0,
         })
     }

@@ -150,7 +150,12 @@ fn other_processes_changes_are_reported_ours_are_not() {
     // Changes outside the share (same file system) are filtered out.
     quiet_step(
         &host,
-        || sh(&format!("printf x >> '{}'", tmp.path().join("outside").display())),
+        || {
+            sh(&format!(
+                "printf x >> '{}'",
+                tmp.path().join("outside").display()
+            ))
+        },
         |seen| {
             assert!(
                 seen.iter().all(|s| match s {

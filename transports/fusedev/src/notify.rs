@@ -6,7 +6,7 @@ use crate::dev::FuseDev;
 use arcbox_fs::Name;
 use arcbox_fs::abi::InitFlags;
 use arcbox_fs::host::Host;
-use arcbox_fs::passthrough::{CacheMode, Invalidation, PassthroughFs};
+use arcbox_fs::passthrough::{Invalidation, PassthroughFs};
 use arcbox_fs::reply::{notify_inval_entry, notify_inval_inode};
 use std::io::{self, IoSlice};
 use std::sync::Arc;
@@ -94,9 +94,10 @@ pub struct Forwarded {
 pub fn forward_host_changes<H: Host>(fs: &PassthroughFs<H>, notifier: &Notifier) -> Forwarded {
     let expire_only = fs.negotiated().contains(InitFlags::HAS_EXPIRE_ONLY);
     let mut out = Forwarded::default();
-    // Directory listings the kernel caches (FOPEN_CACHE_DIR, `cache=always`)
-    // live in the directory's pages: a changed name drops them too.
-    let cached_dirs = fs.config().cache == CacheMode::Always;
+    // Directory listings the kernel caches (FOPEN_CACHE_DIR, see
+    // `caches_listings`) live in the directory's pages: a changed name
+    // drops them too.
+    let cached_dirs = fs.caches_listings();
     fs.process_host_changes(&mut |inv| match inv {
         Invalidation::Entry { parent, name } => {
             if cached_dirs {

@@ -238,6 +238,9 @@ fn settings(args: &Args) -> Result<Settings, String> {
     pcfg.readdirplus = readdirplus;
     pcfg.export_support = export != Toggle::Off;
     pcfg.generation = arcbox_fs_linux::instance_generation();
+    // The mount forwards the watcher's host changes (see `run`), so
+    // `--cache auto` may let the kernel cache listings.
+    pcfg.host_changes_forwarded = true;
     let tu: Vec<&str> = args.translate_uid.iter().map(String::as_str).collect();
     let tg: Vec<&str> = args.translate_gid.iter().map(String::as_str).collect();
     // SAFETY: geteuid has no preconditions and cannot fail.
