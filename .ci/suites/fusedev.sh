@@ -2,10 +2,13 @@
 # CI suite "fusedev": arcbox-fuse (PassthroughFs<LinuxHost> over /dev/fuse)
 # against the Linux kernel's own FUSE client, as root:
 #   - pjdfstest on a fresh mount (allow_other, default_permissions), compared
-#     with the same run on a native directory;
-#   - stress-ng filesystem stressors on the mount, one at a time, bounded;
+#     with the same run on a native directory, in each transport mode
+#     (default, passthrough, io_uring, both; see mode_begin);
+#   - stress-ng filesystem stressors on the mount, one at a time, bounded,
+#     in each transport mode;
 #   - the transport, data-integrity and git-workload integration tests
-#     (transports/fusedev/tests) in release mode;
+#     (transports/fusedev/tests) in release mode, integrity and the git
+#     workload in each transport mode;
 #   - clean unmount of every mount on SIGTERM.
 # Installs its packages (stress-ng, fio, git, fuse3) and pjdfstest (crates.io,
 # skipped when present), creates the `tests` user pjdfstest switches to,
@@ -77,6 +80,8 @@ cleanup() {
     for pid in "${daemons[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     grep -o " $work/[^ ]*" /proc/self/mountinfo | while read -r m; do umount -l "$m"; done
     rm -rf "$work"
+    # An io_uring mode cut short: the fuse module's parameter back as it was.
+    if [ -n "${old_param:-}" ]; then echo "$old_param" >/sys/module/fuse/parameters/enable_uring; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -113,6 +118,43 @@ stop() {
     check "$name: clean exit and unmount on SIGTERM" "$st"
 }
 
+# The four transport modes of issue 14: "default" (requests and data through
+# read/write on /dev/fuse), "passthrough" (FUSE_PASSTHROUGH for file data,
+# where the kernel offers it: auto), "io_uring" (FUSE-over-io_uring for
+# requests) and "both".
+# mode_begin MODE: sets $margs (arcbox-fuse arguments), $pt and $ring (the
+# test daemons' ARCBOX_FUSE_PASSTHROUGH / ARCBOX_FUSE_IO_URING) and, for the
+# io_uring modes, sets the fuse module's enable_uring to Y (mode_end
+# restores it). Returns 1 (after saying so) where the kernel has no
+# FUSE-over-io_uring.
+uring_param=/sys/module/fuse/parameters/enable_uring
+old_param=""
+mode_begin() {
+    case $1 in
+    default) pt=off ring=off ;;
+    passthrough) pt=auto ring=off ;;
+    io_uring) pt=off ring=on ;;
+    both) pt=auto ring=on ;;
+    esac
+    margs=(--passthrough "$pt" --io-uring "$ring")
+    if [ "$ring" = on ]; then
+        if [ ! -w "$uring_param" ]; then
+            echo "### SKIPPED mode $1: $uring_param missing (kernel without FUSE io_uring)"
+            return 1
+        fi
+        old_param=$(cat "$uring_param")
+        echo Y >"$uring_param"
+    fi
+    return 0
+}
+mode_end() {
+    if [ -n "$old_param" ]; then
+        echo "$old_param" >"$uring_param"
+        old_param=""
+    fi
+}
+modes="default passthrough io_uring both"
+
 # --- pjdfstest -----------------------------------------------------------
 cat >"$work/pjdfstest.toml" <<'TOML'
 [features]
@@ -132,72 +174,67 @@ summary() { grep -a '^Summary:' "$1" | tail -n 1; }
 mkdir -m 777 "$work/native"
 (cd "$work/native" && timeout -k 10 300 pjdfstest -c "$work/pjdfstest.toml" -p "$work/native" >"$work/pjd-native.log" 2>&1)
 echo "pjdfstest native: $(summary "$work/pjd-native.log")"
-# Kernel passthrough (FUSE_PASSTHROUGH) is on by default where the kernel
-# offers it (auto, as root); the key parts also run with it off, and once
-# with FUSE-over-io_uring (`uring`: the fuse module's enable_uring=Y for the
-# run, then restored).
-# (Short mount names: socket paths must fit sun_path, 108 bytes.)
-uring_param=/sys/module/fuse/parameters/enable_uring
-for pt in auto off uring; do
-    ring=() label="passthrough $pt"
-    if [ "$pt" = uring ]; then
-        label="passthrough auto, io_uring on"
-        if [ ! -w "$uring_param" ]; then
-            echo "pjdfstest (io_uring) SKIPPED: $uring_param missing"
-            continue
-        fi
-        old_param=$(cat "$uring_param")
-        echo Y >"$uring_param"
-        ring=(--io-uring on)
-    fi
-    if start "pjd-$pt" --allow-other --default-permissions --passthrough "${pt/uring/auto}" "${ring[@]}"; then
-        (cd "$mnt" && timeout -k 10 400 pjdfstest -c "$work/pjdfstest.toml" -p "$mnt" >"$work/pjd-fuse-$pt.log" 2>&1)
+# In each transport mode (see mode_begin).
+for m in $modes; do
+    mode_begin "$m" || continue
+    label="mode $m"
+    # Short mount names (pjd-d, pjd-p, ...): pjdfstest binds sockets by
+    # absolute path, which must fit sun_path (108 bytes); "pjd-passthrough"
+    # made two socket cases fail.
+    if start "pjd-${m:0:1}" --allow-other --default-permissions "${margs[@]}"; then
+        (cd "$mnt" && timeout -k 10 400 pjdfstest -c "$work/pjdfstest.toml" -p "$mnt" >"$work/pjd-fuse-$m.log" 2>&1)
         rc=$?
-        s=$(summary "$work/pjd-fuse-$pt.log")
+        s=$(summary "$work/pjd-fuse-$m.log")
         echo "pjdfstest arcbox-fuse ($label): $s"
         nfail=$(echo "$s" | sed -n 's/^Summary: \([0-9]*\) failed.*/\1/p')
         if [ "$rc" != 0 ] || [ "${nfail:-1}" != 0 ]; then
-            grep -a -E '[[:space:]](FAILED|failed)$' "$work/pjd-fuse-$pt.log" | head -50
-            tail -n 20 "$work/pjd-fuse-$pt.log"
+            grep -a -E '[[:space:]](FAILED|failed)$' "$work/pjd-fuse-$m.log" | head -50
+            tail -n 20 "$work/pjd-fuse-$m.log"
         fi
         [ "$rc" = 0 ] && [ "${nfail:-1}" = 0 ]
         check "pjdfstest on the mount ($label)" $? "$s"
-        stop "pjd-$pt"
+        grep -a -E "kernel passthrough:|io_uring:" "$work/pjd-${m:0:1}/daemon.log" | head -n 2
+        stop "pjd-${m:0:1}"
     else
         check "pjdfstest: mount ($label)" 1
     fi
-    if [ "$pt" = uring ]; then echo "$old_param" >"$uring_param"; fi
+    mode_end
 done
 
 # --- stress-ng -----------------------------------------------------------
-if start stress --allow-other; then
-    for s in dir dentry rename link symlink xattr lockf flock fallocate seek iomix mmap open; do
-        extra=()
-        case $s in
-        fallocate) extra=(--fallocate-bytes 64M) ;;
-        iomix) extra=(--iomix-bytes 64M) ;;
-        seek) extra=(--seek-size 64M) ;;
-        mmap) extra=(--mmap-file --mmap-bytes 64M) ;;
-        dentry) extra=(--dentries 4096) ;;
-        esac
-        mkdir -p "$mnt/$s"
-        # From inside the mount: some stressors (open) also make files in
-        # the working directory, which would otherwise be the checkout.
-        out=$(cd "$mnt/$s" && timeout -k 10 60 stress-ng --"$s" 2 "${extra[@]}" --timeout 6s --verify \
-            --temp-path "$mnt/$s" --metrics-brief 2>&1)
-        rc=$?
-        line=$(echo "$out" | grep -E "stress-ng: (info|metrc).*\b$s\b" | grep -v 'stressor' | tail -n 1 | sed 's/.*\] *//')
-        if [ "$rc" != 0 ] || echo "$out" | grep -qiE 'fail|error'; then
-            echo "$out" | tail -n 15
-            check "stress-ng --$s" 1 "exit $rc"
-        else
-            check "stress-ng --$s" 0 "$line"
-        fi
-    done
-    stop stress
-else
-    check "stress-ng: mount" 1
-fi
+# In each transport mode.
+for m in $modes; do
+    mode_begin "$m" || continue
+    if start "st-${m:0:1}" --allow-other "${margs[@]}"; then
+        for s in dir dentry rename link symlink xattr lockf flock fallocate seek iomix mmap open; do
+            extra=()
+            case $s in
+            fallocate) extra=(--fallocate-bytes 64M) ;;
+            iomix) extra=(--iomix-bytes 64M) ;;
+            seek) extra=(--seek-size 64M) ;;
+            mmap) extra=(--mmap-file --mmap-bytes 64M) ;;
+            dentry) extra=(--dentries 4096) ;;
+            esac
+            mkdir -p "$mnt/$s"
+            # From inside the mount: some stressors (open) also make files in
+            # the working directory, which would otherwise be the checkout.
+            out=$(cd "$mnt/$s" && timeout -k 10 60 stress-ng --"$s" 2 "${extra[@]}" --timeout 4s --verify \
+                --temp-path "$mnt/$s" --metrics-brief 2>&1)
+            rc=$?
+            line=$(echo "$out" | grep -E "stress-ng: (info|metrc).*\b$s\b" | grep -v 'stressor' | tail -n 1 | sed 's/.*\] *//')
+            if [ "$rc" != 0 ] || echo "$out" | grep -qiE 'fail|error'; then
+                echo "$out" | tail -n 15
+                check "stress-ng --$s (mode $m)" 1 "exit $rc"
+            else
+                check "stress-ng --$s (mode $m)" 0 "$line"
+            fi
+        done
+        stop "st-${m:0:1}"
+    else
+        check "stress-ng: mount (mode $m)" 1
+    fi
+    mode_end
+done
 
 # --- O_DIRECT (issue 13.1) ---------------------------------------------
 # The guest's O_DIRECT becomes FOPEN_DIRECT_IO; the host file is opened
@@ -547,30 +584,24 @@ else
 fi
 
 # --- integration tests: transport, integrity, git workload ---------------
-# The daemons default to --passthrough auto (on here); integrity and the git
-# workload run again with it off (ARCBOX_FUSE_PASSTHROUGH, tests/common).
-# io_uring (its own tests flip the fuse module's enable_uring themselves)
-# and integrity:uring (enable_uring=Y for the run, then restored; every
-# daemon with --io-uring on) cover FUSE-over-io_uring.
-for t in transport integrity git_workload cached_readdir integrity:off git_workload:off \
-    io_uring integrity:uring; do
-    pt=${t#*:}
-    [ "$pt" = "$t" ] && pt=auto
-    ring=auto
-    if [ "$pt" = uring ]; then
-        pt=auto ring=on
-        if [ ! -w "$uring_param" ]; then
-            echo "[$t] SKIPPED: $uring_param missing (kernel without FUSE io_uring)"
-            continue
-        fi
-        old_param=$(cat "$uring_param")
-        echo Y >"$uring_param"
+# Integrity and the git workload run in each transport mode (the test
+# daemons read ARCBOX_FUSE_PASSTHROUGH / ARCBOX_FUSE_IO_URING, tests/common);
+# the others in the default configuration (passthrough auto, io_uring auto:
+# off unless enable_uring is Y; the io_uring tests flip it themselves).
+for t in transport cached_readdir io_uring \
+    integrity:default integrity:passthrough integrity:io_uring integrity:both \
+    git_workload:default git_workload:passthrough git_workload:io_uring git_workload:both; do
+    m=${t#*:}
+    if [ "$m" = "$t" ]; then
+        pt=auto ring=auto
+    else
+        mode_begin "$m" || continue
     fi
     out=$(ARCBOX_FUSE_PASSTHROUGH=$pt ARCBOX_FUSE_IO_URING=$ring ARCBOX_GIT_FULL=1 \
         ARCBOX_TEST_TMP=$work timeout -k 10 420 \
         cargo test --release -q -p arcbox-fs-fusedev -j 2 --test "${t%:*}" -- --nocapture --test-threads 1 2>&1)
     rc=$?
-    if [ "$ring" = on ]; then echo "$old_param" >"$uring_param"; fi
+    mode_end
     echo "$out" | grep -E 'ops:|git workload:|SKIPPED|panicked|test result' | sed "s/^/[$t] /"
     [ "$rc" = 0 ] || echo "$out" | tail -n 30
     check "cargo test --test ${t%:*} (passthrough $pt, io_uring $ring)" "$rc"
