@@ -156,20 +156,8 @@ mode_end() {
 modes="default passthrough io_uring both"
 
 # --- pjdfstest -----------------------------------------------------------
-cat >"$work/pjdfstest.toml" <<'TOML'
-[features]
-posix_fallocate = {}
-utime_now = {}
-utimensat = {}
-rename_ctime = {}
-
-[settings]
-naptime = 0.01
-allow_remount = false
-
-[dummy_auth]
-entries = [["nobody", "nogroup"], ["tests", "tests"]]
-TOML
+# The one pjdfstest configuration (also the guest kit's).
+cp "$repo/tests/pjdfstest.toml" "$work/pjdfstest.toml"
 summary() { grep -a '^Summary:' "$1" | tail -n 1; }
 mkdir -m 777 "$work/native"
 (cd "$work/native" && timeout -k 10 300 pjdfstest -c "$work/pjdfstest.toml" -p "$work/native" >"$work/pjd-native.log" 2>&1)

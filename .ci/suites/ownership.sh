@@ -169,20 +169,8 @@ else
 fi
 
 # --- pjdfstest: xattr as $user vs host as root -----------------------------
-cat >"$work/pjdfstest.toml" <<'TOML'
-[features]
-posix_fallocate = {}
-utime_now = {}
-utimensat = {}
-rename_ctime = {}
-
-[settings]
-naptime = 0.01
-allow_remount = false
-
-[dummy_auth]
-entries = [["nobody", "nogroup"], ["tests", "tests"]]
-TOML
+# The one pjdfstest configuration (also the guest kit's).
+cp "$repo/tests/pjdfstest.toml" "$work/pjdfstest.toml"
 summary() { grep -a '^Summary:' "$1" | tail -n 1; }
 failing() { grep -a -E '^[A-Za-z0-9_]+(::[A-Za-z0-9_]+)+[[:space:]]+FAILED$' "$1" | awk '{print $1}' | sort -u; }
 for m in host xattr; do

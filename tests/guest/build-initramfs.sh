@@ -29,6 +29,9 @@ mkdir -p "$stage/bin" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/mnt" \
          "$stage/tmp" "$stage/lib/modules"
 cp "$busybox" "$stage/bin/busybox"
 cp "$here/init.sh" "$stage/init"
+# pjdfstest's configuration, the one the host suites use too.
+mkdir -p "$stage/etc"
+cp "$here/../pjdfstest.toml" "$stage/etc/pjdfstest.toml"
 chmod 755 "$stage/init"
 gcc -static -O2 -Wall -Werror -o "$stage/bin/arcbox-probe" "$here/probe.c"
 

@@ -318,20 +318,7 @@ run_pjdfstest() {
     mkdir -p /etc
     printf 'root:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\ntests:x:1001:1001::/:/bin/sh\n' > /etc/passwd
     printf 'root:x:0:\nnogroup:x:65534:\ntests:x:1001:\n' > /etc/group
-    cat > /etc/pjdfstest.toml <<'TOML'
-[features]
-posix_fallocate = {}
-utime_now = {}
-utimensat = {}
-rename_ctime = {}
-
-[settings]
-naptime = 0.01
-allow_remount = false
-
-[dummy_auth]
-entries = [["nobody", "nogroup"], ["tests", "tests"]]
-TOML
+    # /etc/pjdfstest.toml: tests/pjdfstest.toml, put there by build-initramfs.sh.
     mkdir -p /mnt/pjd && chmod 777 /mnt/pjd
     (cd /mnt/pjd && pjdfstest -c /etc/pjdfstest.toml -p /mnt/pjd > /tmp/pjd.log 2>&1)
     echo "ARCBOX-PJD summary $(grep -a '^Summary:' /tmp/pjd.log | tail -n 1)"
