@@ -15,6 +15,7 @@
 //! Commands are 24-byte `struct fuse_uring_cmd_req` in the 80-byte command
 //! area of a 128-byte SQE (`IORING_SETUP_SQE128`).
 
+use crate::session::{peek_u32, peek_u64};
 use io_uring::opcode::UringCmd80;
 use io_uring::squeue::Entry128;
 use io_uring::types::Fd;
@@ -46,22 +47,12 @@ const SQE_LEN_OFF: usize = 24;
 
 /// `ring_ent_in_out.commit_id` of a header buffer.
 pub(crate) fn commit_id(header: &[u8]) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        header
-            .get(COMMIT_ID_OFF..COMMIT_ID_OFF + 8)?
-            .try_into()
-            .ok()?,
-    ))
+    peek_u64(header, COMMIT_ID_OFF)
 }
 
 /// `ring_ent_in_out.payload_sz` of a header buffer.
 pub(crate) fn payload_sz(header: &[u8]) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        header
-            .get(PAYLOAD_SZ_OFF..PAYLOAD_SZ_OFF + 4)?
-            .try_into()
-            .ok()?,
-    ))
+    peek_u32(header, PAYLOAD_SZ_OFF)
 }
 
 /// Sets `ring_ent_in_out.payload_sz` (the reply body length). No-op on a

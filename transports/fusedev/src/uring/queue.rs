@@ -1,12 +1,12 @@
 //! One ring queue: its thread registers the entries, serves each request
 //! that completes one, and commits the reply while fetching the next.
 
-use super::abi::{self, OP_IN_LEN, OP_IN_OFF};
+use super::abi::{self, OP_IN_OFF};
 use super::buf::EntryBuf;
 use super::{QueueSetup, QueueShared};
 use crate::session::{Shared, inval_attrs, peek_u32, peek_u64};
 use arcbox_fs::abi::Opcode;
-use arcbox_fs::reply::OUT_HEADER_LEN;
+use arcbox_fs::reply::{OUT_HEADER_LEN, reply_error};
 use arcbox_fs::request::{IN_HEADER_LEN, prefix_len};
 use arcbox_fs::{Errno, FileSystem, Outcome, SgList, SgListMut};
 use io_uring::IoUring;
@@ -30,11 +30,18 @@ pub(crate) struct Scratch {
 }
 
 /// Pins the calling thread to `cpu` (best effort: a CPU outside the
-/// process's affinity mask is refused, and then the thread runs anywhere).
+/// process's affinity mask, or beyond what a `cpu_set_t` holds, is not
+/// pinned, and then the thread runs anywhere).
 fn pin_to_cpu(cpu: usize) {
+    // CPU_SET indexes a fixed array of CPU_SETSIZE bits (and panics past it).
+    if cpu >= libc::CPU_SETSIZE as usize {
+        log::debug!("io_uring queue {cpu}: not pinned: beyond CPU_SETSIZE");
+        return;
+    }
     // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: CPU_SET bounds-checks `cpu` against the set's size.
+    // SAFETY: `cpu` is below CPU_SETSIZE (checked above), so the bit is
+    // inside the set.
     unsafe { libc::CPU_SET(cpu, &mut set) };
     // SAFETY: `set` is a live, initialised cpu_set_t of the size passed.
     let r = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
@@ -49,11 +56,8 @@ fn pin_to_cpu(cpu: usize) {
 /// Writes a `fuse_out_header` with `-errno` for `unique` into the header
 /// buffer's `in_out`, and an empty payload.
 fn error_reply(header: &mut [u8], unique: u64, e: Errno) {
-    let mut out = [0u8; OUT_HEADER_LEN];
-    out[0..4].copy_from_slice(&(OUT_HEADER_LEN as u32).to_le_bytes());
-    out[4..8].copy_from_slice(&(-e.raw()).to_le_bytes());
-    out[8..16].copy_from_slice(&unique.to_le_bytes());
-    header[..OUT_HEADER_LEN].copy_from_slice(&out);
+    // Cannot fail: a ring header buffer is longer than an out-header.
+    let _ = reply_error(&mut header[..OUT_HEADER_LEN], unique, e);
     abi::set_payload_sz(header, 0);
 }
 
@@ -92,7 +96,8 @@ pub(crate) fn serve_entry<F: FileSystem + Send + 'static>(
         error_reply(header, commit, Errno::EIO);
         return commit;
     };
-    let op_in = &header[OP_IN_OFF..OP_IN_OFF + op_len.min(OP_IN_LEN)];
+    // `op_in_len` keeps `op_len` within `abi::OP_IN_LEN`.
+    let op_in = &header[OP_IN_OFF..OP_IN_OFF + op_len];
     let body_len = op_len + psz;
     // Requests whose data the dispatcher leaves in place (WRITE payload,
     // SETXATTR value, ...) are read from the ring payload while the reply
@@ -160,11 +165,17 @@ fn push(ring: &mut IoUring<Entry128>, e: &Entry128) -> io::Result<()> {
     loop {
         // SAFETY: every buffer an entry points at (iovecs, header and
         // payload buffers) lives in the queue's `QueueShared`, which the
-        // queue thread keeps alive for as long as the ring.
+        // queue thread keeps alive for as long as the ring (`serve_queue`
+        // drops the ring first).
         if unsafe { ring.submission().push(e) }.is_ok() {
             return Ok(());
         }
-        ring.submit()?;
+        match ring.submit() {
+            Ok(_) => {}
+            // Interrupted, or completions to reap first: try again.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -212,17 +223,43 @@ fn serve_queue<F: FileSystem + Send + Sync + 'static>(
     side_base: usize,
 ) -> io::Result<()> {
     let QueueSetup { mut ring, shared } = q;
+    let r = serve_ring(sh, &mut ring, &shared, qid, slot, side_base);
+    // The kernel may use the entries' buffers until the ring is closed.
+    drop(ring);
+    drop(shared);
+    r
+}
+
+fn serve_ring<F: FileSystem + Send + Sync + 'static>(
+    sh: &Arc<Shared<F>>,
+    ring: &mut IoUring<Entry128>,
+    shared: &Arc<QueueShared>,
+    qid: u16,
+    slot: usize,
+    side_base: usize,
+) -> io::Result<()> {
     let fd = sh.dev.as_raw_fd();
     let wake_fd = shared.wake.as_raw_fd();
     let n = shared.bufs.len();
     // The commit id of each entry's last COMMIT_AND_FETCH (None: REGISTER),
     // to resubmit it after EINTR / EAGAIN.
     let mut last: Vec<Option<u64>> = vec![None; n];
-    for (i, b) in shared.bufs.iter().enumerate() {
-        push(&mut ring, &abi::register(fd, qid, b.iov(), i as u64))?;
+    let registering = (|| {
+        for (i, b) in shared.bufs.iter().enumerate() {
+            push(ring, &abi::register(fd, qid, b.iov(), i as u64))?;
+        }
+        push(ring, &wake_poll(wake_fd))?;
+        ring.submit()
+    })();
+    if let Err(e) = registering {
+        // The kernel waits for every queue before it uses any: make it
+        // give up on the rings rather than wait for this one.
+        sh.ring_failed(format!("queue {qid}: cannot submit REGISTER: {e}"));
+        if let Some(b) = shared.bufs.first() {
+            poison(ring, fd, b);
+        }
+        return Err(e);
     }
-    push(&mut ring, &wake_poll(wake_fd))?;
-    ring.submit()?;
     let mut in_kernel = n;
     let mut side = 0usize;
     let mut ended = false;
@@ -260,10 +297,10 @@ fn serve_queue<F: FileSystem + Send + Sync + 'static>(
                 for (i, commit) in done {
                     side -= 1;
                     last[i] = Some(commit);
-                    push(&mut ring, &abi::commit_and_fetch(fd, qid, commit, i as u64))?;
+                    push(ring, &abi::commit_and_fetch(fd, qid, commit, i as u64))?;
                     in_kernel += 1;
                 }
-                push(&mut ring, &wake_poll(wake_fd))?;
+                push(ring, &wake_poll(wake_fd))?;
                 continue;
             }
             let Some(i) = usize::try_from(ud).ok().filter(|&i| i < n) else {
@@ -278,7 +315,7 @@ fn serve_queue<F: FileSystem + Send + Sync + 'static>(
                         None => abi::register(fd, qid, b.iov(), i as u64),
                         Some(c) => abi::commit_and_fetch(fd, qid, c, i as u64),
                     };
-                    push(&mut ring, &again)?;
+                    push(ring, &again)?;
                     in_kernel += 1;
                     continue;
                 }
@@ -294,10 +331,12 @@ fn serve_queue<F: FileSystem + Send + Sync + 'static>(
                         // knew the request) also lost the fetch: register
                         // the entry again so that the queue keeps its depth.
                         log::warn!("io_uring queue {qid} entry {i}: commit: {err}");
-                        push(&mut ring, &abi::register(fd, qid, shared.bufs[i].iov(), ud))?;
+                        push(ring, &abi::register(fd, qid, shared.bufs[i].iov(), ud))?;
                         in_kernel += 1;
                     } else {
-                        log::warn!("io_uring queue {qid} entry {i}: REGISTER: {err}");
+                        // A late REGISTER failure (after a retry, or from
+                        // io-wq) also made the kernel give up on the rings.
+                        sh.ring_failed(format!("queue {qid} entry {i}: REGISTER failed: {err}"));
                     }
                     continue;
                 }
@@ -305,13 +344,13 @@ fn serve_queue<F: FileSystem + Send + Sync + 'static>(
             let buf = &shared.bufs[i];
             // SAFETY: the CQE handed entry `i` back to this thread.
             let blocking = may_block(unsafe { buf.parts() }.0);
-            if blocking && spawn_side(sh, &shared, i, side_base + i, qid).is_ok() {
+            if blocking && spawn_side(sh, shared, i, side_base + i, qid).is_ok() {
                 side += 1;
                 continue;
             }
             let commit = serve_entry(sh, buf, &mut scratch, slot);
             last[i] = Some(commit);
-            push(&mut ring, &abi::commit_and_fetch(fd, qid, commit, i as u64))?;
+            push(ring, &abi::commit_and_fetch(fd, qid, commit, i as u64))?;
             in_kernel += 1;
         }
         if in_kernel == 0 && (side == 0 || ended) {
