@@ -4,7 +4,8 @@
 # same disk, in one run. Needs root (mount, drop_caches, kernel passthrough).
 #
 #   bench/fusedev.sh [--rounds N] [--configs LIST] [--quick] [--threads N]
-#                    [--watch MODE] [--raw FILE] [--stats] [-- extra arcbox-fuse args]
+#                    [--watch MODE] [--raw FILE] [--stats] [--dir DIR]
+#                    [-- extra arcbox-fuse args]
 #
 # Configurations (--configs, comma-separated; default
 # native,default,pt,uring,both):
@@ -17,6 +18,19 @@
 #   wb       --passthrough off --io-uring off --writeback (write-back cache;
 #            the kernel refuses it together with passthrough)
 #   bindfs   bindfs (libfuse 2 high-level, single-threaded), if installed
+#   hp       libfuse 3.18's passthrough_hp (kernel passthrough on, its
+#            defaults: day-long timeouts), built by bench/setup-anchors.sh
+#   hpu      passthrough_hp -o io_uring (kernel passthrough + io_uring)
+# Every directory (native's, and each server's source) lives on one fresh
+# ext4 file system with a journal, made for the run on a loop device
+# (direct I/O to an image file under /var/tmp): ext4 without a journal, as
+# this machine's root file system is, skips on allocation every inode freed
+# in the last 30 s (recently_deleted(), fs/ext4/ialloc.c), so creating files
+# soon after deleting others there costs O(n) per create, and each row
+# would depend on what the previous configuration had just removed
+# (measured: extracting the tree's tar right after an rm -rf took 5-6 s
+# natively on the root file system, 0.25 s on the journaled image).
+# --dir DIR runs on DIR's file system instead.
 # Every arcbox-fuse configuration runs with --cache auto --timeout 86400
 # (libfuse's passthrough_hp defaults to the same day-long timeouts) and
 # --watch none (--watch MODE to change it: the default fanotify watcher
@@ -42,11 +56,12 @@
 # counts (its `--log-level info` stats at exit) after the table.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-threads="" quick=0 rounds=3 raw="" stats=0 watch=none
+threads="" quick=0 rounds=3 raw="" stats=0 watch=none on_dir=""
+
 configs=native,default,pt,uring,both
 extra=()
 usage() {
-    echo "usage: $0 [--rounds N] [--configs LIST] [--quick] [--threads N] [--watch MODE] [--raw FILE] [--stats] [-- arcbox-fuse args]" >&2
+    echo "usage: $0 [--rounds N] [--configs LIST] [--quick] [--threads N] [--watch MODE] [--raw FILE] [--stats] [--dir DIR] [-- arcbox-fuse args]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -57,6 +72,7 @@ while [ $# -gt 0 ]; do
     --configs) configs=$2; shift 2 ;;
     --raw) raw=$2; shift 2 ;;
     --stats) stats=1; shift ;;
+    --dir) on_dir=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --) shift; extra=("$@"); break ;;
     *) usage ;;
@@ -67,11 +83,13 @@ done
 [ -c /dev/fuse ] || { echo "bench/fusedev.sh needs /dev/fuse" >&2; exit 1; }
 IFS=, read -r -a cfgs <<<"$configs"
 [ "${cfgs[0]:-}" = native ] || { echo "--configs must start with native" >&2; exit 2; }
-want_uring=0
+want_uring=0 want_hp=0
 for c in "${cfgs[@]}"; do
     case $c in
     native | default | pt | wb | bindfs) ;;
     uring | both) want_uring=1 ;;
+    hp) want_hp=1 ;;
+    hpu) want_hp=1 want_uring=1 ;;
     *) echo "unknown configuration $c" >&2; exit 2 ;;
     esac
 done
@@ -88,8 +106,21 @@ case ",$configs," in *,bindfs,*) command -v bindfs >/dev/null || apt-get install
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
 cargo build --release -q -p arcbox-fs-fusedev --bin arcbox-fuse -j 2
 bin=$CARGO_TARGET_DIR/release/arcbox-fuse
+hp_bin=$repo/target/anchors/bin/passthrough_hp
+if [ "$want_hp" = 1 ] && [ ! -x "$hp_bin" ]; then bash "$repo/bench/setup-anchors.sh" >/dev/null; fi
 
-w=$(mktemp -d /var/tmp/arcbox-bench.XXXXXX)
+if [ -n "$on_dir" ]; then
+    w=$(mktemp -d "$on_dir/arcbox-bench.XXXXXX")
+    img="" loopdev=""
+else
+    w=$(mktemp -d /var/tmp/arcbox-bench.XXXXXX)
+    img=$w.img
+    truncate -s 16G "$img"
+    # Initialised in full now, so no lazy-init thread writes during the run.
+    mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img"
+    loopdev=$(losetup --find --show --direct-io=on "$img")
+    mount "$loopdev" "$w"
+fi
 gcc -O2 -Wall -o "$w/meta" "$repo/bench/fusedev-meta.c"
 param=/sys/module/fuse/parameters/enable_uring
 old_param=""
@@ -110,7 +141,14 @@ cleanup() {
         done
     fi
     [ -n "$old_param" ] && echo "$old_param" >"$param"
-    rm -rf "$w"
+    if [ -n "$loopdev" ]; then
+        umount "$w" 2>/dev/null || umount -l "$w"
+        losetup -d "$loopdev" 2>/dev/null || true
+        rm -f "$img"
+        rmdir "$w"
+    else
+        rm -rf "$w"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -145,6 +183,11 @@ for c in "${cfgs[@]}"; do
     dir[$c]=$w/$c/mnt
     if [ "$c" = bindfs ]; then
         bindfs "$w/$c/src" "$w/$c/mnt"
+    elif [ "$c" = hp ] || [ "$c" = hpu ]; then
+        hp_args=()
+        [ "$c" = hpu ] && hp_args=(-o io_uring)
+        "$hp_bin" --foreground "${hp_args[@]}" "$w/$c/src" "$w/$c/mnt" 2>"$w/$c.log" &
+        pid[$c]=$!
     else
         "$bin" "$w/$c/src" "$w/$c/mnt" "${base[@]}" "${mode[@]}" "${extra[@]}" 2>"$w/$c.log" &
         pid[$c]=$!
@@ -244,6 +287,7 @@ done
 echo
 echo "arcbox-fuse ${base[*]} ${extra[*]}; $(nproc) CPUs; kernel $(uname -r); $rounds rounds; medians; tree: $treedesc"
 for c in "${!pid[@]}"; do
+    case $c in hp | hpu) continue ;; esac
     echo "- $c: $(grep -hoE '(kernel passthrough|io_uring): [^;(]*' "$w/$c.log" | paste -sd, -)"
 done
 echo
@@ -256,7 +300,8 @@ for line in open(samples):
     c, k, _, s = line.split("\t")
     v[c, k].append(float(s))
 names = {"default": "default", "pt": "passthrough", "uring": "io_uring",
-         "both": "passthrough + io_uring", "wb": "writeback", "bindfs": "bindfs"}
+         "both": "passthrough + io_uring", "wb": "writeback", "bindfs": "bindfs",
+         "hp": "passthrough_hp", "hpu": "passthrough_hp + io_uring"}
 rows = [  # key, label, "Done means" target with passthrough and io_uring both on
     ("miss_cold", f"stat ×{missing} missing names, cold", ""),
     ("miss_rep", f"stat ×{missing} missing names, repeated", "1.2"),
@@ -277,13 +322,20 @@ rows = [  # key, label, "Done means" target with passthrough and io_uring both o
     ("rmrf", "`rm -rf` of the tree", "1.1"),
 ]
 others = [c for c in cfgs if c != "native"]
-print("| workload | native s | " + " | ".join(names[c] for c in others) + " | target (both) |")
-print("| --- | ---: | " + " | ".join("---:" for _ in others) + " | ---: |")
+# Against the anchor in the same run: arcbox-fuse with both features over
+# passthrough_hp with both (< 1 = arcbox-fuse faster).
+vs_hp = "both" in cfgs and "hpu" in cfgs
+print("| workload | native s | " + " | ".join(names[c] for c in others)
+      + (" | both ÷ passthrough_hp + io_uring" if vs_hp else "") + " | target (both) |")
+print("| --- | ---: | " + " | ".join("---:" for _ in others) + (" | ---:" if vs_hp else "") + " | ---: |")
 for k, label, target in rows:
     n = statistics.median(v["native", k])
     cells = []
     for c in others:
         m = statistics.median(v[c, k])
         cells.append("%.2f×" % (m / n) if n > 0 else "n/a")
+    if vs_hp:
+        h = statistics.median(v["hpu", k])
+        cells.append("%.2f" % (statistics.median(v["both", k]) / h) if h > 0 else "n/a")
     print(f"| {label} | {n:.4g} | " + " | ".join(cells) + f" | {'≤ ' + target + '×' if target else ''} |")
 PY

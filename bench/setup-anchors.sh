@@ -4,8 +4,14 @@
 #   virtiofsd-c   QEMU's C virtiofsd, taken from Debian bookworm's
 #                 qemu-system-common 7.2 package (the last QEMU that ships it),
 #                 unpacked with dpkg -x: the installed QEMU is left alone.
+#   passthrough_hp libfuse's example server (the /dev/fuse anchor), built
+#                 from Debian sid's fuse3 3.18.3 source (the first libfuse
+#                 with both kernel passthrough and FUSE-over-io_uring;
+#                 bookworm ships 3.14), checked against its sha256.
 # Also installs (apt, as root) what they and the guest benchmarks need:
-# libseccomp-dev, libcap-ng-dev, libglib2.0-0, strace, qemu-system-x86.
+# libseccomp-dev, libcap-ng-dev, libglib2.0-0, strace, qemu-system-x86,
+# and libfuse's build tools (meson, ninja-build, g++, liburing-dev,
+# libnuma-dev, pkg-config).
 # Prints the directory. Idempotent: what is there is kept.
 #
 # Usage: bench/setup-anchors.sh [--rust-version V]
@@ -21,11 +27,13 @@ done
 dir=$repo/target/anchors
 mkdir -p "$dir/bin"
 export DEBIAN_FRONTEND=noninteractive
+libfuse_deps="meson ninja-build g++ liburing-dev libnuma-dev pkg-config curl"
 if [ "$(id -u)" = 0 ]; then
     apt-get install -y -q libseccomp-dev libcap-ng-dev libglib2.0-0 strace qemu-system-x86 \
-        busybox-static cpio gzip kmod gcc libc6-dev >/dev/null \
+        busybox-static cpio gzip kmod gcc libc6-dev $libfuse_deps >/dev/null \
         || { apt-get update -q >/dev/null && apt-get install -y -q libseccomp-dev libcap-ng-dev \
-             libglib2.0-0 strace qemu-system-x86 busybox-static cpio gzip kmod gcc libc6-dev >/dev/null; }
+             libglib2.0-0 strace qemu-system-x86 busybox-static cpio gzip kmod gcc libc6-dev \
+             $libfuse_deps >/dev/null; }
 fi
 if [ ! -x "$dir/bin/virtiofsd" ]; then
     echo "setup-anchors: building the Rust virtiofsd${rust_version:+ $rust_version}" >&2
@@ -41,6 +49,24 @@ if [ ! -x "$dir/bin/virtiofsd-c" ]; then
     (cd "$tmp" && apt-get -o APT::Sandbox::User=root download -q "qemu-system-common=$ver" >/dev/null)
     dpkg -x "$tmp"/qemu-system-common_*.deb "$tmp/x"
     cp "$tmp/x/usr/lib/qemu/virtiofsd" "$dir/bin/virtiofsd-c"
+    rm -rf "$tmp"
+fi
+if [ ! -x "$dir/bin/passthrough_hp" ]; then
+    echo "setup-anchors: building libfuse 3.18.3's passthrough_hp" >&2
+    tmp=$(mktemp -d "$dir/libfuse.XXXXXX")
+    tarball=fuse3_3.18.3.orig.tar.gz
+    curl -fsS -m 300 -o "$tmp/$tarball" "http://deb.debian.org/debian/pool/main/f/fuse3/$tarball"
+    echo "bcd19582c5e30f7fe45dd86a5540e998590aa01903afc7ebcbeea6c8ac5421ee  $tmp/$tarball" | sha256sum -c --quiet
+    tar -C "$tmp" -xzf "$tmp/$tarball"
+    (cd "$tmp/fuse-3.18.3" &&
+        meson setup build -Dexamples=true -Dutils=false -Dtests=false \
+            -Ddefault_library=static -Dbuildtype=release >/dev/null &&
+        ninja -C build example/passthrough_hp >/dev/null)
+    # Both features or nothing: an anchor without them would not be the one
+    # the tables name.
+    grep -q '^#define HAVE_URING' "$tmp/fuse-3.18.3/build/fuse_config.h" \
+        || { echo "setup-anchors: libfuse was built without io_uring" >&2; exit 1; }
+    cp "$tmp/fuse-3.18.3/build/example/passthrough_hp" "$dir/bin/passthrough_hp"
     rm -rf "$tmp"
 fi
 "$dir/bin/virtiofsd" --version >&2

@@ -34,6 +34,13 @@
 #   NAME=CMD: a daemon command line; @SOCK@ and @SHARE@ are replaced by its
 #          socket and share, @CACHE@ by the cache mode.
 #   arcbox-virtiofsd is built in release first unless $ARCBOX_VIRTIOFSD names one.
+# As root, the shares live on one fresh journaled ext4 made for the run on a
+# loop device (direct I/O to an image under /var/tmp), as in
+# bench/fusedev.sh: ext4 without a journal (this machine's root file
+# system) skips every inode freed in the last 30 s when it allocates one
+# (recently_deleted(), fs/ext4/ialloc.c), so one daemon's creates would pay
+# for the files another daemon had just removed. ARCBOX_COMPARE_ON_ROOT=1
+# keeps them on /tmp's file system.
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 gk=$repo/tests/guest
@@ -102,12 +109,31 @@ initrd=$cache_dir/initramfs-$kernel.cpio.gz
 
 work=$(mktemp -d /tmp/arcbox-compare.XXXXXX)
 pids=()
+img="" loopdev=""
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    if [ -n "$loopdev" ]; then
+        # The daemons are gone once killed; give the kernel a moment.
+        for _ in 1 2 3 4 5; do umount "$work/fs" 2>/dev/null && break; sleep 0.2; done
+        mountpoint -q "$work/fs" && umount -l "$work/fs"
+        losetup -d "$loopdev" 2>/dev/null
+        rm -f "$img"
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+shares=$work
+if [ "$(id -u)" = 0 ] && [ "${ARCBOX_COMPARE_ON_ROOT:-0}" != 1 ]; then
+    img=$(mktemp /var/tmp/arcbox-compare.XXXXXX.img)
+    truncate -s 8G "$img"
+    mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img" \
+        || { echo "compare: mkfs.ext4 failed" >&2; exit 1; }
+    loopdev=$(losetup --find --show --direct-io=on "$img") || { echo "compare: losetup failed" >&2; exit 1; }
+    mkdir "$work/fs"
+    mount "$loopdev" "$work/fs" || { echo "compare: mount of $loopdev failed" >&2; exit 1; }
+    shares=$work/fs
+fi
 ccache=$cache
 [ "$cache" = never ] && ccache=none
 # The request queues of daemon NAME's device.
@@ -119,7 +145,7 @@ queues_for() {
 devs=()
 tags=()
 for i in "${!names[@]}"; do
-    share=$work/share$i
+    share=$shares/share$i
     mkdir -p "$share/bench/tree" "$share/bench/scratch"
     for f in $(seq 0 99); do echo "$f" > "$share/bench/tree/f$f"; done
     for r in $(seq 1 "$rounds"); do mkdir "$share/bench/storm$r"; done
@@ -152,7 +178,7 @@ grep '^ARCBOX-RESULT .* FAIL' "$work/results.txt" >&2 && exit 1
 # The parallel writers' files, checked on the host against the guest's sums.
 while read -r _ f sum; do
     i=${f%%/*}; i=${i#t}
-    host=$(sha256sum "$work/share$i/bench/${f#*/}" | cut -d' ' -f1)
+    host=$(sha256sum "$shares/share$i/bench/${f#*/}" | cut -d' ' -f1)
     [ "$host" = "$sum" ] || { echo "compare: ${names[$i]}: ${f#*/} differs on the host" >&2; exit 1; }
 done < <(grep '^ARCBOX-HASH ' "$work/results.txt")
 if [ -n "$strace_dir" ]; then

@@ -52,6 +52,7 @@ fn session(fake: &Fake, offered: InitFlags) -> Session<PassthroughFs<MemHost>> {
 const ALL: InitFlags = InitFlags::all().difference(InitFlags::INIT_RESERVED);
 const RW: u32 = 2;
 const O_DIRECT: u32 = 0o40000;
+const O_CREAT: u32 = 0o100;
 const PT: u32 = FopenFlags::PASSTHROUGH.bits();
 
 #[test]
@@ -119,4 +120,22 @@ fn without_the_kernel_offer_nothing_is_registered() {
     assert!(fake.open_ids().is_empty());
     let mut s = session(&fake, ALL);
     assert_eq!(s.init(41, ALL).unwrap().max_stack_depth, 1);
+}
+
+#[test]
+fn create_decides_from_the_new_files_own_status() {
+    let fake = Fake::default();
+    let mut s = session(&fake, ALL);
+    // The create's status says set-id: the handle falls back, no backing id.
+    let (_, o) = s
+        .create(ROOT_ID, b"s", RW | O_CREAT, mode::S_IFREG | 0o4755)
+        .unwrap();
+    assert_eq!(o.open_flags & PT, 0);
+    assert!(fake.open_ids().is_empty());
+    // A plain file created the same way is passthrough.
+    let (_, p) = s
+        .create(ROOT_ID, b"p", RW | O_CREAT, mode::S_IFREG | 0o644)
+        .unwrap();
+    assert_ne!(p.open_flags & PT, 0);
+    assert_eq!(fake.open_ids(), vec![p.backing_id]);
 }

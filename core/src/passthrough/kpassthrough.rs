@@ -280,12 +280,15 @@ impl<H: Host> PassthroughFs<H> {
     }
 
     /// How an open of `node` on `file` with guest flags `flags` is served
-    /// (`None`: passthrough is off for the session).
+    /// (`None`: passthrough is off for the session). `mode`: the file's mode
+    /// where the caller has just read it from the same object (a create's
+    /// status), else `None` and the file is stat'ed here.
     pub(super) fn kp_decide(
         &self,
         node: NodeId,
         file: &H::File,
         flags: OpenFlags,
+        mode: Option<u32>,
     ) -> Option<OpenMode> {
         let kp = self.kp.as_ref()?;
         if !self.agreed().contains(InitFlags::PASSTHROUGH) {
@@ -296,8 +299,8 @@ impl<H: Host> PassthroughFs<H> {
         } else if self.cfg.ownership.is_xattr() {
             Veto::Ownership
         } else {
-            match self.host.fstat(file) {
-                Ok(st) if !must_kill_on_write(st.mode) => Veto::None,
+            match mode.map_or_else(|| self.host.fstat(file).map(|st| st.mode), Ok) {
+                Ok(m) if !must_kill_on_write(m) => Veto::None,
                 _ => Veto::SetId,
             }
         };

@@ -972,7 +972,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
                 },
             )?;
         }
-        let mode = self.kp_decide(node, &file, flags);
+        let mode = self.kp_decide(node, &file, flags, None);
         let mut o = self.new_file_handle(d, file, flags);
         self.kp_bind(&mut o, node, mode);
         Ok(o)
@@ -1355,7 +1355,8 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let st = self.settled_stat(ctx, &inode, st);
         let d = self.insert_inode(&st, inode);
         let entry = self.entry_for(&d, &st);
-        let mode = self.kp_decide(entry.nodeid, &file, flags);
+        // The create's own status: no second stat of the new file.
+        let mode = self.kp_decide(entry.nodeid, &file, flags, Some(st.mode));
         let mut o = self.new_file_handle(d, file, flags);
         self.kp_bind(&mut o, entry.nodeid, mode);
         Ok((entry, o))
