@@ -107,19 +107,16 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
 cargo build --release -q -p arcbox-fs-fusedev --bin arcbox-fuse -j 2
 bin=$CARGO_TARGET_DIR/release/arcbox-fuse
 hp_bin=$repo/target/anchors/bin/passthrough_hp
-if [ "$want_hp" = 1 ] && [ ! -x "$hp_bin" ]; then bash "$repo/bench/setup-anchors.sh" >/dev/null; fi
+if [ "$want_hp" = 1 ] && [ ! -x "$hp_bin" ]; then
+    bash "$repo/bench/setup-anchors.sh" --only passthrough_hp >/dev/null
+fi
 
 if [ -n "$on_dir" ]; then
     w=$(mktemp -d "$on_dir/arcbox-bench.XXXXXX")
-    img="" loopdev=""
 else
     w=$(mktemp -d /var/tmp/arcbox-bench.XXXXXX)
-    img=$w.img
-    truncate -s 16G "$img"
-    # Initialised in full now, so no lazy-init thread writes during the run.
-    mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img"
-    loopdev=$(losetup --find --show --direct-io=on "$img")
-    mount "$loopdev" "$w"
+    . "$repo/bench/scratch-fs.sh"
+    scratch_fs_make "$w" 16G
 fi
 gcc -O2 -Wall -o "$w/meta" "$repo/bench/fusedev-meta.c"
 param=/sys/module/fuse/parameters/enable_uring
@@ -141,13 +138,11 @@ cleanup() {
         done
     fi
     [ -n "$old_param" ] && echo "$old_param" >"$param"
-    if [ -n "$loopdev" ]; then
-        umount "$w" 2>/dev/null || umount -l "$w"
-        losetup -d "$loopdev" 2>/dev/null || true
-        rm -f "$img"
-        rmdir "$w"
-    else
+    if [ -n "$on_dir" ]; then
         rm -rf "$w"
+    else
+        scratch_fs_remove
+        rmdir "$w"
     fi
 }
 trap cleanup EXIT

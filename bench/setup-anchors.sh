@@ -14,17 +14,22 @@
 # libnuma-dev, pkg-config).
 # Prints the directory. Idempotent: what is there is kept.
 #
-# Usage: bench/setup-anchors.sh [--rust-version V]
+# Usage: bench/setup-anchors.sh [--rust-version V] [--only NAME]
+#   --only NAME: just that anchor (virtiofsd, virtiofsd-c or passthrough_hp).
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
-rust_version=""
+rust_version="" only=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --rust-version) rust_version=${2:?}; shift 2 ;;
+        --only) only=${2:?}; shift 2 ;;
         *) echo "setup-anchors: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 dir=$repo/target/anchors
+# wanted NAME: whether this run installs anchor NAME.
+wanted() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+case ${only:-all} in all | virtiofsd | virtiofsd-c | passthrough_hp) ;; *) echo "setup-anchors: unknown anchor $only" >&2; exit 2 ;; esac
 mkdir -p "$dir/bin"
 export DEBIAN_FRONTEND=noninteractive
 libfuse_deps="meson ninja-build g++ liburing-dev libnuma-dev pkg-config curl"
@@ -35,12 +40,12 @@ if [ "$(id -u)" = 0 ]; then
              libglib2.0-0 strace qemu-system-x86 busybox-static cpio gzip kmod gcc libc6-dev \
              $libfuse_deps >/dev/null; }
 fi
-if [ ! -x "$dir/bin/virtiofsd" ]; then
+if wanted virtiofsd && [ ! -x "$dir/bin/virtiofsd" ]; then
     echo "setup-anchors: building the Rust virtiofsd${rust_version:+ $rust_version}" >&2
     CARGO_TARGET_DIR=$dir/build cargo install virtiofsd ${rust_version:+--version "$rust_version"} \
         --locked --root "$dir" -j 2 -q
 fi
-if [ ! -x "$dir/bin/virtiofsd-c" ]; then
+if wanted virtiofsd-c && [ ! -x "$dir/bin/virtiofsd-c" ]; then
     echo "setup-anchors: unpacking QEMU 7.2's C virtiofsd" >&2
     tmp=$(mktemp -d "$dir/deb.XXXXXX")
     # bookworm's own qemu-system-common (7.2), whatever else is installed.
@@ -51,7 +56,7 @@ if [ ! -x "$dir/bin/virtiofsd-c" ]; then
     cp "$tmp/x/usr/lib/qemu/virtiofsd" "$dir/bin/virtiofsd-c"
     rm -rf "$tmp"
 fi
-if [ ! -x "$dir/bin/passthrough_hp" ]; then
+if wanted passthrough_hp && [ ! -x "$dir/bin/passthrough_hp" ]; then
     echo "setup-anchors: building libfuse 3.18.3's passthrough_hp" >&2
     tmp=$(mktemp -d "$dir/libfuse.XXXXXX")
     tarball=fuse3_3.18.3.orig.tar.gz
@@ -69,6 +74,6 @@ if [ ! -x "$dir/bin/passthrough_hp" ]; then
     cp "$tmp/fuse-3.18.3/build/example/passthrough_hp" "$dir/bin/passthrough_hp"
     rm -rf "$tmp"
 fi
-"$dir/bin/virtiofsd" --version >&2
-"$dir/bin/virtiofsd-c" --version 2>&1 | head -n 1 >&2
+if wanted virtiofsd; then "$dir/bin/virtiofsd" --version >&2; fi
+if wanted virtiofsd-c; then "$dir/bin/virtiofsd-c" --version 2>&1 | head -n 1 >&2; fi
 echo "$dir/bin"

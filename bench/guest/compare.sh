@@ -109,29 +109,17 @@ initrd=$cache_dir/initramfs-$kernel.cpio.gz
 
 work=$(mktemp -d /tmp/arcbox-compare.XXXXXX)
 pids=()
-img="" loopdev=""
+. "$repo/bench/scratch-fs.sh"
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    if [ -n "$loopdev" ]; then
-        # The daemons are gone once killed; give the kernel a moment.
-        for _ in 1 2 3 4 5; do umount "$work/fs" 2>/dev/null && break; sleep 0.2; done
-        mountpoint -q "$work/fs" && umount -l "$work/fs"
-        losetup -d "$loopdev" 2>/dev/null
-        rm -f "$img"
-    fi
+    scratch_fs_remove
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 shares=$work
 if [ "$(id -u)" = 0 ] && [ "${ARCBOX_COMPARE_ON_ROOT:-0}" != 1 ]; then
-    img=$(mktemp /var/tmp/arcbox-compare.XXXXXX.img)
-    truncate -s 8G "$img"
-    mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img" \
-        || { echo "compare: mkfs.ext4 failed" >&2; exit 1; }
-    loopdev=$(losetup --find --show --direct-io=on "$img") || { echo "compare: losetup failed" >&2; exit 1; }
-    mkdir "$work/fs"
-    mount "$loopdev" "$work/fs" || { echo "compare: mount of $loopdev failed" >&2; exit 1; }
+    scratch_fs_make "$work/fs" 8G || exit 1
     shares=$work/fs
 fi
 ccache=$cache
