@@ -80,6 +80,12 @@ pub struct Creds {
     pub gid: u32,
     /// A supplementary group (`FUSE_CREATE_SUPP_GROUP`).
     pub supp_gid: Option<u32>,
+    /// Permission bits to clear from a new object's mode as a local create
+    /// under this umask would: not where the parent directory has a
+    /// default ACL, whose entries apply instead (acl(5)). Non-zero only for
+    /// a host whose [`Host::applies_umask`] is true; 0 creates with the
+    /// mode as given.
+    pub umask: u32,
 }
 
 /// A timestamp to set.
@@ -257,8 +263,8 @@ pub trait Host: Send + Sync {
     /// Device nodes, FIFOs and sockets: `EACCES`.
     fn open(&self, inode: &Self::Inode, flags: OpenFlags) -> Result<Self::File>;
 
-    /// Creates and opens regular file `name` (`mode`: permission bits after
-    /// umask), owned by `creds`. `O_EXCL` in `flags` makes an existing name
+    /// Creates and opens regular file `name` (`mode`: permission bits, less
+    /// [`Creds::umask`] as [`Host::applies_umask`] describes), owned by `creds`. `O_EXCL` in `flags` makes an existing name
     /// `EEXIST`; otherwise an existing regular file is opened.
     fn create(
         &self,
@@ -466,6 +472,16 @@ pub trait Host: Send + Sync {
 
     /// `syncfs` of the filesystem holding `inode`.
     fn syncfs(&self, inode: &Self::Inode) -> Result<()>;
+
+    /// Whether the creates ([`Host::create`], [`Host::mknod`],
+    /// [`Host::mkdir`], [`Host::tmpfile`]) apply [`Creds::umask`] as a local
+    /// create does: cleared from the mode unless the parent has a default
+    /// ACL (acl(5), `FUSE_DONT_MASK`). Then the passthrough leaves the
+    /// choice to the host instead of reading the parent's default ACL
+    /// first. Default `false`: the umask is already applied to `mode`.
+    fn applies_umask(&self) -> bool {
+        false
+    }
 
     /// Whether names are compared case-insensitively (default APFS / HFS+).
     /// The passthrough then gives the guest no negative entries: the guest's

@@ -4,7 +4,8 @@
 //!
 //! The list covers serving: file operations on descriptors and `*at`
 //! paths, extended attributes, file handles, per-request credentials
-//! (`setfsuid`, `setresuid`, `setgroups`, `capset`), inotify, the
+//! (`setfsuid`, `setresuid`, `setgroups`, `capset`; `unshare(CLONE_FS)`
+//! alone, for a thread's own umask), inotify, the
 //! vhost-user socket and eventfds, threads, memory, signals, time and
 //! logging (stderr, syslog's socket). Start-up calls (namespaces, mounts,
 //! `pivot_root`, `execve`, `ptrace`, ...) are not on it: install the
@@ -12,7 +13,10 @@
 //! outside the list kills the process (`kill`), is logged and allowed
 //! (`log`), or raises `SIGSYS` (`trap`).
 
-use seccompiler::{BpfProgram, SeccompAction, SeccompFilter};
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule,
+};
 use std::collections::BTreeMap;
 
 /// What a system call outside the allow-list does.
@@ -25,6 +29,13 @@ pub enum Violation {
     /// Send `SIGSYS` (`SECCOMP_RET_TRAP`).
     Trap,
 }
+
+/// `getxattrat(2)` (Linux 6.13), which the Linux host uses relative to
+/// `/proc/self/fd`: the common table's number, the same on x86_64 and
+/// aarch64 (libc has no constant for it yet).
+const SYS_GETXATTRAT: libc::c_long = 464;
+/// `listxattrat(2)` (Linux 6.13), as [`SYS_GETXATTRAT`].
+const SYS_LISTXATTRAT: libc::c_long = 465;
 
 /// The allowed system calls (numbers for the build's architecture).
 pub fn allowed() -> Vec<libc::c_long> {
@@ -95,6 +106,8 @@ pub fn allowed() -> Vec<libc::c_long> {
         libc::SYS_removexattr,
         libc::SYS_lremovexattr,
         libc::SYS_fremovexattr,
+        SYS_GETXATTRAT,
+        SYS_LISTXATTRAT,
         // Per-request credentials.
         libc::SYS_setfsuid,
         libc::SYS_setfsgid,
@@ -196,10 +209,24 @@ pub fn allowed() -> Vec<libc::c_long> {
 // c_long is i64 only on 64-bit targets.
 #[allow(clippy::useless_conversion)]
 pub fn program(violation: Violation) -> Result<BpfProgram, seccompiler::Error> {
-    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = allowed()
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = allowed()
         .into_iter()
         .map(|n| (i64::from(n), Vec::new()))
         .collect();
+    // unshare(CLONE_FS) only: a serving thread's own umask (the Linux
+    // host's `thread_umask`); every other unshare (namespaces, descriptor
+    // tables) stays outside the list.
+    let clone_fs = SeccompCondition::new(
+        0,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::Eq,
+        libc::CLONE_FS as u64,
+    )
+    .map_err(seccompiler::Error::Backend)?;
+    rules.insert(
+        i64::from(libc::SYS_unshare),
+        vec![SeccompRule::new(vec![clone_fs]).map_err(seccompiler::Error::Backend)?],
+    );
     let mismatch = match violation {
         Violation::Kill => SeccompAction::KillProcess,
         Violation::Log => SeccompAction::Log,
@@ -250,6 +277,47 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), a.len(), "duplicates in the allow-list");
+    }
+
+    /// In a forked child under the `kill` filter: `unshare(CLONE_FS)` (a
+    /// thread's own umask) is allowed, `unshare(CLONE_FS | CLONE_NEWNS)`
+    /// is not.
+    #[test]
+    fn kill_filter_allows_unshare_of_clone_fs_alone() {
+        let prog = program(Violation::Kill).expect("compile");
+        for (flags, allowed) in [
+            (libc::CLONE_FS, true),
+            (libc::CLONE_FS | libc::CLONE_NEWNS, false),
+        ] {
+            // SAFETY: the child only makes raw system calls (no allocation,
+            // no locks) before it _exits or is killed.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork");
+            if pid == 0 {
+                if seccompiler::apply_filter(&prog).is_err() {
+                    // SAFETY: _exit is always safe.
+                    unsafe { libc::_exit(2) };
+                }
+                // SAFETY: a raw system call without memory arguments.
+                let r = unsafe { libc::syscall(libc::SYS_unshare, flags) };
+                // SAFETY: _exit is always safe.
+                unsafe { libc::_exit(if r == 0 { 0 } else { 3 }) };
+            }
+            let mut status = 0;
+            // SAFETY: waitpid writes one int through a valid pointer.
+            assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+            if allowed {
+                assert!(
+                    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                    "unshare({flags:#x}): child status {status:#x}"
+                );
+            } else {
+                assert!(
+                    libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS,
+                    "unshare({flags:#x}): child status {status:#x}"
+                );
+            }
+        }
     }
 
     /// In a forked child: install the `kill` filter, make an allowed call,

@@ -181,6 +181,9 @@ pub struct Session<F: FileSystem> {
     pub gid: u32,
     /// The time passed to `handle`.
     pub now: Instant,
+    /// The umask sent with MKNOD, MKDIR, CREATE and TMPFILE (the kernel
+    /// sends the caller's with `FUSE_DONT_MASK`).
+    pub umask: u32,
 }
 
 type R<T> = Result<T, Errno>;
@@ -203,6 +206,7 @@ impl<F: FileSystem> Session<F> {
             uid: 0,
             gid: 0,
             now: Instant::ZERO,
+            umask: 0,
         };
         let out = s.init(41, flags);
         assert!(out.is_ok(), "INIT failed: {out:?}");
@@ -335,7 +339,7 @@ impl<F: FileSystem> Session<F> {
         let arg = MknodIn {
             mode,
             rdev,
-            umask: 0,
+            umask: self.umask,
             padding: 0,
         };
         self.req(Opcode::MKNOD, parent, &[bytes(&arg), &cstr(name)])
@@ -344,7 +348,10 @@ impl<F: FileSystem> Session<F> {
 
     /// MKDIR.
     pub fn mkdir(&mut self, parent: u64, name: &[u8], mode: u32) -> R<EntryOut> {
-        let arg = MkdirIn { mode, umask: 0 };
+        let arg = MkdirIn {
+            mode,
+            umask: self.umask,
+        };
         self.req(Opcode::MKDIR, parent, &[bytes(&arg), &cstr(name)])
             .parse()
     }
@@ -663,7 +670,7 @@ impl<F: FileSystem> Session<F> {
         let arg = CreateIn {
             flags,
             mode,
-            umask: 0,
+            umask: self.umask,
             open_flags: 0,
         };
         let r = self.req(Opcode::CREATE, parent, &[bytes(&arg), &cstr(name)]);
@@ -751,7 +758,7 @@ impl<F: FileSystem> Session<F> {
         let arg = CreateIn {
             flags,
             mode,
-            umask: 0,
+            umask: self.umask,
             open_flags: 0,
         };
         let r = self.req(Opcode::TMPFILE, parent, &[bytes(&arg)]);

@@ -103,6 +103,7 @@ fn one_mib_requests_are_negotiated_and_served_without_a_copy() {
         uid: 0,
         gid: 0,
         now: Instant::ZERO,
+        umask: 0,
     };
 
     let (e, o) = s.create(ROOT_ID, b"big", 2, mode::S_IFREG | 0o644).unwrap();

@@ -697,3 +697,76 @@ fn known_object_lookups(host: LinuxHostConfig, forget: bool) {
         "the first file's node keeps its count"
     );
 }
+
+/// `system.posix_acl_default` granting `u::rwx,g::rwx,o::---` (the xattr
+/// form: version 2, then `(tag, perm, id)` entries, include/uapi/linux/posix_acl_xattr.h).
+fn default_acl_ug_rwx() -> Vec<u8> {
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for (tag, perm) in [(0x01u16, 7u16), (0x04, 7), (0x20, 0)] {
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&perm.to_le_bytes());
+        v.extend_from_slice(&u32::MAX.to_le_bytes());
+    }
+    v
+}
+
+/// With `FUSE_DONT_MASK`, a CREATE, MKDIR, MKNOD or TMPFILE takes the
+/// caller's umask unless the parent has a default ACL, whose entries decide
+/// instead (acl(5)): the same whether the host applies the umask on the
+/// creating thread (`thread_umask`) or the passthrough reads the parent's
+/// ACL first, and the umask of one create never reaches the next.
+#[test]
+fn dont_mask_applies_the_umask_or_the_parents_default_acl() {
+    for thread_umask in [false, true] {
+        let fx = Fixture::new();
+        fs::create_dir(fx.path("acl")).unwrap();
+        fs::create_dir(fx.path("plain")).unwrap();
+        let acl = default_acl_ug_rwx();
+        let set = rustix::fs::setxattr(
+            fx.path("acl"),
+            "system.posix_acl_default",
+            &acl,
+            rustix::fs::XattrFlags::empty(),
+        );
+        if let Err(e) = set {
+            eprintln!("SKIP: the temporary directory's file system has no ACLs ({e})");
+            return;
+        }
+        let host = LinuxHostConfig {
+            thread_umask,
+            ..LinuxHostConfig::default()
+        };
+        let mut s = fx.session_with(host, PassthroughConfig::default());
+        s.umask = 0o022;
+        let plain = s.lookup_found(ROOT, b"plain").unwrap().nodeid;
+        let acl_dir = s.lookup_found(ROOT, b"acl").unwrap().nodeid;
+        for (dir, rel, file, d) in [
+            (plain, "plain", 0o644, 0o755),
+            (acl_dir, "acl", 0o660, 0o770),
+        ] {
+            let what = format!("thread_umask {thread_umask}, in {rel}");
+            let host_mode = |name: &str| {
+                fs::metadata(fx.path(&format!("{rel}/{name}")))
+                    .unwrap()
+                    .mode()
+                    & 0o7777
+            };
+            let (e, _) = s.create(dir, b"f", RW, REG | 0o666).unwrap();
+            assert_eq!(e.attr.mode & 0o7777, file, "CREATE, {what}");
+            assert_eq!(host_mode("f"), file, "CREATE on the host, {what}");
+            let e = s.mkdir(dir, b"d", 0o777).unwrap();
+            assert_eq!(e.attr.mode & 0o7777, d, "MKDIR, {what}");
+            assert_eq!(host_mode("d"), d, "MKDIR on the host, {what}");
+            let e = s.mknod(dir, b"p", mode::S_IFIFO | 0o666, 0).unwrap();
+            assert_eq!(e.attr.mode & 0o7777, file, "MKNOD, {what}");
+            assert_eq!(host_mode("p"), file, "MKNOD on the host, {what}");
+            let (e, _) = s.tmpfile(dir, RW, REG | 0o666).unwrap();
+            assert_eq!(e.attr.mode & 0o7777, file, "TMPFILE, {what}");
+        }
+        // Umask 0 next: nothing of the last create's umask is left.
+        s.umask = 0;
+        let (e, _) = s.create(plain, b"g", RW, REG | 0o666).unwrap();
+        assert_eq!(e.attr.mode & 0o7777, 0o666, "thread_umask {thread_umask}");
+        fx.assert_outside_untouched();
+    }
+}

@@ -53,6 +53,7 @@ impl<'a> External<'a> {
             uid,
             gid,
             supp_gid: None,
+            umask: 0,
         };
         self
     }

@@ -47,24 +47,33 @@ impl<H: Host> PassthroughFs<H> {
         }
     }
 
-    /// Permission bits for a new object in `parent`: `mode` as asked when
-    /// the parent has a default ACL (the host applies it), else `mode`
-    /// without the caller's `umask`. Without `FUSE_DONT_MASK` the kernel
-    /// has already applied the umask (and doing it again changes nothing).
-    pub(super) fn create_perm(&self, parent: &H::Inode, m: u32, umask: u32) -> u32 {
+    /// Permission bits for a new object in `parent`, and the umask the host
+    /// is to apply ([`Creds::umask`](crate::host::Creds::umask)): `mode` as
+    /// asked when the parent has a default ACL (the host applies it), else
+    /// `mode` without the caller's `umask`. A host that
+    /// [applies umasks](Host::applies_umask) makes that choice itself in
+    /// the create (the host and map ownership models, which record no
+    /// mode); otherwise the parent's default ACL is read here. Without
+    /// `FUSE_DONT_MASK` the kernel has already applied the umask (and doing
+    /// it again changes nothing).
+    pub(super) fn create_perm(&self, parent: &H::Inode, m: u32, umask: u32) -> (u32, u32) {
         let perm = m & mode::S_IALLUGO;
         // A default ACL mapped to another name is an opaque attribute the
         // host does not apply: then the umask is ours to apply.
-        if self.agreed().contains(InitFlags::DONT_MASK)
-            && self.xattr_unmapped(DEFAULT)
-            && self
-                .host
-                .getxattr(parent, DEFAULT, &mut [])
-                .is_ok_and(|n| n > 0)
+        if !self.agreed().contains(InitFlags::DONT_MASK) || !self.xattr_unmapped(DEFAULT) {
+            return (perm & !umask, 0);
+        }
+        if self.host.applies_umask() && !self.cfg.ownership.is_xattr() {
+            return (perm, umask & 0o777);
+        }
+        if self
+            .host
+            .getxattr(parent, DEFAULT, &mut [])
+            .is_ok_and(|n| n > 0)
         {
-            perm
+            (perm, 0)
         } else {
-            perm & !umask
+            (perm & !umask, 0)
         }
     }
 

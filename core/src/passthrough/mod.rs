@@ -394,6 +394,7 @@ impl<H: Host> PassthroughFs<H> {
             gid: ctx.gid,
             // The host switch takes one group: the one Linux sends.
             supp_gid: ctx.groups.first().copied(),
+            umask: 0,
         }
     }
 
@@ -846,16 +847,19 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     ) -> Result<Entry> {
         let p = self.inode(parent)?;
         self.check_dir_write(ctx, &p.inode)?;
-        let m = (args.mode & mode::S_IFMT) | self.create_perm(&p.inode, args.mode, args.umask);
+        let (perm, umask) = self.create_perm(&p.inode, args.mode, args.umask);
+        let m = (args.mode & mode::S_IFMT) | perm;
         // Under `xattr` every node is a regular host file with its type recorded.
         let (hm, rdev) = if self.cfg.ownership.is_xattr() {
             (mode::S_IFREG | self.host_perm(mode::S_IFREG, m), 0)
         } else {
             (m, args.rdev)
         };
-        let (inode, st) = self
-            .host
-            .mknod(&p.inode, name, hm, rdev, &self.host_creds(ctx)?)?;
+        let creds = Creds {
+            umask,
+            ..self.host_creds(ctx)?
+        };
+        let (inode, st) = self.host.mknod(&p.inode, name, hm, rdev, &creds)?;
         p.bump_generation();
         if let Err(e) = self
             .record_new(ctx, &p.inode, &inode, m, args.rdev)
@@ -877,13 +881,14 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     ) -> Result<Entry> {
         let p = self.inode(parent)?;
         self.check_dir_write(ctx, &p.inode)?;
-        let perm = self.create_perm(&p.inode, args.mode, args.umask);
-        let (inode, st) = self.host.mkdir(
-            &p.inode,
-            name,
-            self.host_perm(mode::S_IFDIR, perm),
-            &self.host_creds(ctx)?,
-        )?;
+        let (perm, umask) = self.create_perm(&p.inode, args.mode, args.umask);
+        let creds = Creds {
+            umask,
+            ..self.host_creds(ctx)?
+        };
+        let (inode, st) =
+            self.host
+                .mkdir(&p.inode, name, self.host_perm(mode::S_IFDIR, perm), &creds)?;
         p.bump_generation();
         if let Err(e) = self
             .record_new(ctx, &p.inode, &inode, mode::S_IFDIR | perm, 0)
@@ -1336,8 +1341,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let p = self.inode(parent)?;
         let flags = self.open_flags(args.flags)
             | (OpenFlags::from_guest(args.flags, self.cfg.guest_arch) & OpenFlags::EXCL);
-        let perm = self.create_perm(&p.inode, args.mode, args.umask);
-        let creds = self.host_creds(ctx)?;
+        let (perm, umask) = self.create_perm(&p.inode, args.mode, args.umask);
+        let creds = Creds {
+            umask,
+            ..self.host_creds(ctx)?
+        };
         // Host and map models: one create; the creating open is writable
         // whatever the mode (open(2) O_CREAT), so git's 0444 objects work.
         let (inode, file, st) = if self.cfg.ownership.is_xattr() {
@@ -1421,12 +1429,16 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         let p = self.inode(parent)?;
         self.check_dir_write(ctx, &p.inode)?;
         let flags = self.open_flags(args.flags);
-        let perm = self.create_perm(&p.inode, args.mode, args.umask);
+        let (perm, umask) = self.create_perm(&p.inode, args.mode, args.umask);
+        let creds = Creds {
+            umask,
+            ..self.host_creds(ctx)?
+        };
         let (inode, file, st) = self.host.tmpfile(
             &p.inode,
             direct::host_flags(flags),
             self.host_perm(mode::S_IFREG, perm),
-            &self.host_creds(ctx)?,
+            &creds,
         )?;
         // Unnamed until linked: dropping `file` removes it.
         self.record_new(ctx, &p.inode, &inode, mode::S_IFREG | perm, 0)?;

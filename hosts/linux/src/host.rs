@@ -14,15 +14,16 @@ use crate::lock::{from_flock, to_flock};
 use crate::proc::ProcFdPath;
 use crate::shared::Shared;
 use crate::stat::{decode_dev, from_statx, statx_fd};
+use crate::umask::UmaskGuard;
 use crate::watch::Watcher;
-use crate::{rlimit, sys, vectored};
+use crate::{proc, rlimit, sys, vectored};
 use arcbox_fs::abi::{
     FallocateMode, FileLock, Kstatfs, OpenFlags, PATH_MAX, RenameFlags, Whence, lock, mode,
 };
 use arcbox_fs::errno::Result;
 use arcbox_fs::host::{Creds, DirEntry, Host, HostChange, SetAttrs, SetTime, Stat};
 use arcbox_fs::{Errno, IoBuf, IoBufMut, Name};
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{
     AtFlags, FileType, FlockOperation, Gid, Mode, OFlags, SeekFrom, Timestamps, Uid, XattrFlags,
 };
@@ -81,6 +82,17 @@ pub struct LinuxHostConfig {
     /// in an attribute and a switch to an id outside a user namespace's
     /// map would fail.
     pub switch_creds: bool,
+    /// Apply a create's [`Creds::umask`] as the host kernel applies a
+    /// local caller's (not where the parent has a default ACL) through a
+    /// per-thread umask, instead of reading the parent's default ACL before
+    /// each create ([`Host::applies_umask`]). Each thread that creates
+    /// then takes its own root, working directory and umask
+    /// (`unshare(CLONE_FS)`, once; see the `umask` module): leave it off
+    /// where the serving threads are an embedding program's own and it
+    /// relies on sharing those. The daemons, whose threads are their own,
+    /// turn it on. A thread that cannot unshare (a seccomp filter) applies
+    /// the umask by reading the parent's default ACL.
+    pub thread_umask: bool,
 }
 
 impl Default for LinuxHostConfig {
@@ -95,6 +107,7 @@ impl Default for LinuxHostConfig {
             openat2: true,
             max_guest_fds: None,
             switch_creds: true,
+            thread_umask: false,
         }
     }
 }
@@ -109,6 +122,15 @@ pub struct LinuxHost {
     /// Why the requested fanotify watcher did not start (see
     /// [`LinuxHost::fanotify_error`]).
     fanotify_error: Option<FanotifyError>,
+    /// [`LinuxHostConfig::thread_umask`].
+    thread_umask: bool,
+}
+
+/// While alive, the calling thread creates as a request's caller: its
+/// credentials and, where the host applies it so, its umask.
+struct AsCaller {
+    _creds: CredsGuard,
+    _umask: Option<UmaskGuard>,
 }
 
 /// Why a requested fanotify watcher ([`LinuxHostConfig::fanotify`]) is not
@@ -244,6 +266,7 @@ impl LinuxHost {
             root,
             root_dir,
             fanotify_error,
+            thread_umask: config.thread_umask,
         })
     }
 
@@ -298,6 +321,40 @@ impl LinuxHost {
 
     fn creds(&self, creds: &Creds) -> CredsGuard {
         CredsGuard::switch(creds, self.shared.privileged)
+    }
+
+    /// Switches to `creds` for a create in `dir` with permission bits
+    /// `mode`, and returns the mode to create with: with the thread's own
+    /// umask set to [`Creds::umask`] (the kernel then applies it, or the
+    /// parent's default ACL), else `mode` less the umask unless `dir` has a
+    /// default ACL.
+    fn as_caller(&self, creds: &Creds, dir: BorrowedFd<'_>, mode: u32) -> (AsCaller, u32) {
+        let mut mode = mode;
+        let mut umask = None;
+        if creds.umask != 0 {
+            if self.thread_umask {
+                umask = UmaskGuard::set(creds.umask);
+            }
+            if umask.is_none() && !self.has_default_acl(dir) {
+                mode &= !(creds.umask & 0o777);
+            }
+        }
+        let guard = AsCaller {
+            _umask: umask,
+            _creds: self.creds(creds),
+        };
+        (guard, mode)
+    }
+
+    /// Whether directory `dir` has a default ACL (a non-empty
+    /// `system.posix_acl_default`).
+    fn has_default_acl(&self, dir: BorrowedFd<'_>) -> bool {
+        const NAME: &[u8] = b"system.posix_acl_default";
+        let path = ProcFdPath::new(dir);
+        let at = || sys::getxattrat(&self.shared.proc_fd_dir, path.name(), NAME, &mut []);
+        proc::xattr_at(at)
+            .unwrap_or_else(|| rustix::fs::getxattr_query(path.path(), NAME))
+            .is_ok_and(|n| n > 0)
     }
 
     /// The inode and status of a new object `fd` refers to (any open mode).
@@ -477,6 +534,12 @@ impl Host for LinuxHost {
         inode.path_fd().is_ok()
     }
 
+    fn applies_umask(&self) -> bool {
+        // Without a per-thread umask `as_caller` reads the parent's
+        // default ACL itself: no cheaper than the passthrough's own look.
+        self.thread_umask
+    }
+
     fn same_inode(&self, a: &Inode, b: &Inode) -> bool {
         if !a.same_handle(b) {
             return false;
@@ -517,7 +580,7 @@ impl Host for LinuxHost {
         let slot = self.shared.budget.acquire()?;
         for _ in 0..CREATE_RETRIES {
             let created = {
-                let _as_caller = self.creds(creds);
+                let (_as_caller, mode) = self.as_caller(creds, dir.as_fd(), mode);
                 self.shared.open_beneath(
                     dir.as_fd(),
                     name,
@@ -572,7 +635,7 @@ impl Host for LinuxHost {
         let (major, minor) = decode_dev(rdev);
         let dir = parent.path_fd().wire()?;
         {
-            let _as_caller = self.creds(creds);
+            let (_as_caller, mode) = self.as_caller(creds, dir.as_fd(), mode);
             rustix::fs::mknodat(
                 &*dir,
                 name.as_bytes(),
@@ -594,7 +657,7 @@ impl Host for LinuxHost {
     ) -> Result<(Inode, Stat)> {
         let dir = parent.path_fd().wire()?;
         {
-            let _as_caller = self.creds(creds);
+            let (_as_caller, mode) = self.as_caller(creds, dir.as_fd(), mode);
             rustix::fs::mkdirat(&*dir, name.as_bytes(), perm(mode)).wire()?;
         }
         self.lookup(parent, name)
@@ -849,6 +912,10 @@ impl Host for LinuxHost {
     fn getxattr(&self, inode: &Inode, name: &[u8], buf: &mut [u8]) -> Result<usize> {
         let fd = inode.path_fd().wire()?;
         let path = ProcFdPath::new(fd.as_fd());
+        let at = || sys::getxattrat(&self.shared.proc_fd_dir, path.name(), name, &mut *buf);
+        if let Some(r) = proc::xattr_at(at) {
+            return r.wire();
+        }
         // rustix never passes a zero-length buffer to the kernel: ask for the size explicitly.
         if buf.is_empty() {
             return rustix::fs::getxattr_query(path.path(), name).wire();
@@ -859,6 +926,10 @@ impl Host for LinuxHost {
     fn listxattr(&self, inode: &Inode, buf: &mut [u8]) -> Result<usize> {
         let fd = inode.path_fd().wire()?;
         let path = ProcFdPath::new(fd.as_fd());
+        let at = || sys::listxattrat(&self.shared.proc_fd_dir, path.name(), &mut *buf);
+        if let Some(r) = proc::xattr_at(at) {
+            return r.wire();
+        }
         if buf.is_empty() {
             return rustix::fs::listxattr_query(path.path()).wire();
         }
@@ -939,7 +1010,7 @@ impl Host for LinuxHost {
         let oflags = io_flags(flags) - OFlags::DIRECTORY - OFlags::TRUNC;
         let slot = self.shared.budget.acquire()?;
         let fd = {
-            let _as_caller = self.creds(creds);
+            let (_as_caller, mode) = self.as_caller(creds, dir.as_fd(), mode);
             self.shared
                 .fd_call(|| rustix::fs::openat(&*dir, c".", oflags | OFlags::TMPFILE, perm(mode)))
                 .wire()?

@@ -84,6 +84,7 @@ mod shared;
 mod sigdump;
 mod stat;
 mod sys;
+mod umask;
 mod vectored;
 mod watch;
 mod watchmode;

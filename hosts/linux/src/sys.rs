@@ -98,6 +98,106 @@ pub(crate) fn ignore_sigxfsz() {
     }
 }
 
+/// `getxattrat(2)` (Linux 6.13): the number in the common system call
+/// table, the same for x86_64 and aarch64 (libc has no constant for it yet).
+pub(crate) const SYS_GETXATTRAT: libc::c_long = 464;
+/// `listxattrat(2)` (Linux 6.13), as [`SYS_GETXATTRAT`].
+pub(crate) const SYS_LISTXATTRAT: libc::c_long = 465;
+
+/// `struct xattr_args` of `getxattrat(2)` (`XATTR_ARGS_SIZE_VER0`).
+#[repr(C)]
+struct XattrArgs {
+    value: u64,
+    size: u32,
+    flags: u32,
+}
+
+/// `name` with a terminating NUL in `buf`: `ERANGE` past `XATTR_NAME_MAX`
+/// (255, as the kernel answers), `EINVAL` for an embedded NUL.
+fn xattr_name<'b>(name: &[u8], buf: &'b mut [u8; 256]) -> io::Result<&'b CStr> {
+    if name.contains(&0) {
+        return Err(io::Errno::INVAL);
+    }
+    if name.len() >= buf.len() {
+        return Err(io::Errno::RANGE);
+    }
+    buf[..name.len()].copy_from_slice(name);
+    buf[name.len()] = 0;
+    CStr::from_bytes_with_nul(&buf[..=name.len()]).map_err(|_| io::Errno::RANGE)
+}
+
+/// `getxattrat(dirfd, path, 0, name, {buf, len}, sizeof)`: extended
+/// attribute `name` of the file `path` names relative to `dirfd`, following
+/// a final symbolic link as getxattr(2) on the path would; an empty `buf`
+/// asks for the size. `ENOSYS` before Linux 6.13.
+///
+/// See [getxattrat(2)](https://man7.org/linux/man-pages/man2/getxattrat.2.html).
+pub(crate) fn getxattrat<Fd: AsFd>(
+    dirfd: Fd,
+    path: &CStr,
+    name: &[u8],
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    let mut nbuf = [0u8; 256];
+    let name = xattr_name(name, &mut nbuf)?;
+    let mut args = XattrArgs {
+        value: if buf.is_empty() {
+            0
+        } else {
+            buf.as_mut_ptr() as u64
+        },
+        size: u32::try_from(buf.len()).unwrap_or(u32::MAX),
+        flags: 0,
+    };
+    // SAFETY: `path` and `name` are NUL-terminated; `args` is a live
+    // xattr_args of the size passed, whose value points to `buf` with room
+    // for `size` bytes (or is NULL with size 0).
+    let r = unsafe {
+        libc::syscall(
+            SYS_GETXATTRAT,
+            dirfd.as_fd().as_raw_fd(),
+            path.as_ptr(),
+            0 as libc::c_uint,
+            name.as_ptr(),
+            &mut args as *mut XattrArgs,
+            std::mem::size_of::<XattrArgs>(),
+        )
+    };
+    if r < 0 {
+        return Err(last_errno());
+    }
+    usize::try_from(r).map_err(|_| io::Errno::OVERFLOW)
+}
+
+/// `listxattrat(dirfd, path, 0, buf, len)`: the attribute names of the file
+/// `path` names relative to `dirfd` (following a final symbolic link); an
+/// empty `buf` asks for the size. `ENOSYS` before Linux 6.13.
+///
+/// See [listxattrat(2)](https://man7.org/linux/man-pages/man2/listxattrat.2.html).
+pub(crate) fn listxattrat<Fd: AsFd>(dirfd: Fd, path: &CStr, buf: &mut [u8]) -> io::Result<usize> {
+    let ptr = if buf.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        buf.as_mut_ptr()
+    };
+    // SAFETY: `path` is NUL-terminated; `ptr` is NULL with length 0 or
+    // points to `buf`, writable for its length.
+    let r = unsafe {
+        libc::syscall(
+            SYS_LISTXATTRAT,
+            dirfd.as_fd().as_raw_fd(),
+            path.as_ptr(),
+            0 as libc::c_uint,
+            ptr,
+            buf.len(),
+        )
+    };
+    if r < 0 {
+        return Err(last_errno());
+    }
+    usize::try_from(r).map_err(|_| io::Errno::OVERFLOW)
+}
+
 /// Largest file handle the kernel produces (`MAX_HANDLE_SZ`).
 pub(crate) const MAX_HANDLE_SZ: usize = 128;
 

@@ -57,6 +57,69 @@ fn descriptor_inodes_work_without_file_handles() {
     assert_eq!(&buf[..3], b"xyz");
 }
 
+/// `Creds::umask` is applied as a local create applies the caller's: not
+/// under a default ACL. Both ways: a per-thread umask (`thread_umask`), and
+/// without it (also what a thread that may not unshare does) a look at the
+/// parent's default ACL.
+#[test]
+fn creds_umask_applies_unless_the_parent_has_a_default_acl() {
+    // u::rwx,g::rwx,o::--- (include/uapi/linux/posix_acl_xattr.h).
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm) in [(0x01u16, 7u16), (0x04, 7), (0x20, 0)] {
+        acl.extend_from_slice(&tag.to_le_bytes());
+        acl.extend_from_slice(&perm.to_le_bytes());
+        acl.extend_from_slice(&u32::MAX.to_le_bytes());
+    }
+    for thread_umask in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("acl")).unwrap();
+        if let Err(e) = rustix::fs::setxattr(
+            tmp.path().join("acl"),
+            "system.posix_acl_default",
+            &acl,
+            rustix::fs::XattrFlags::empty(),
+        ) {
+            eprintln!("SKIP: the temporary directory's file system has no ACLs ({e})");
+            return;
+        }
+        let cfg = LinuxHostConfig {
+            thread_umask,
+            ..LinuxHostConfig::default()
+        };
+        let host = LinuxHost::with_config(tmp.path(), cfg).unwrap();
+        assert_eq!(host.applies_umask(), thread_umask);
+        let (root, _) = host.root().unwrap();
+        let (acl_dir, _) = host.lookup(&root, n("acl")).unwrap();
+        let creds = arcbox_fs::host::Creds {
+            umask: 0o027,
+            ..root_creds()
+        };
+        for (dir, file, d, what) in [
+            (&root, 0o640, 0o750, "plain"),
+            (&acl_dir, 0o660, 0o770, "acl"),
+        ] {
+            let what = format!("{what}, thread_umask {thread_umask}");
+            let (_, _, st) = host
+                .create(dir, n("f"), OpenFlags::RDWR, 0o666, &creds)
+                .unwrap();
+            assert_eq!(st.mode & 0o7777, file, "create, {what}");
+            let (_, st) = host.mkdir(dir, n("d"), 0o777, &creds).unwrap();
+            assert_eq!(st.mode & 0o7777, d, "mkdir, {what}");
+            let (_, st) = host
+                .mknod(dir, n("p"), mode::S_IFIFO | 0o666, 0, &creds)
+                .unwrap();
+            assert_eq!(st.mode & 0o7777, file, "mknod, {what}");
+            let (_, _, st) = host.tmpfile(dir, OpenFlags::RDWR, 0o666, &creds).unwrap();
+            assert_eq!(st.mode & 0o7777, file, "tmpfile, {what}");
+        }
+        // No umask: the mode as given, whatever the last create's was.
+        let (_, _, st) = host
+            .create(&root, n("g"), OpenFlags::RDWR, 0o666, &root_creds())
+            .unwrap();
+        assert_eq!(st.mode & 0o7777, 0o666, "thread_umask {thread_umask}");
+    }
+}
+
 #[test]
 fn create_write_read_vectored() {
     let fx = Fixture::new();

@@ -14,6 +14,7 @@ const USER: Creds = Creds {
     uid: 1234,
     gid: 5678,
     supp_gid: None,
+    umask: 0,
 };
 
 /// This thread's (fsuid, fsgid) from /proc/thread-self/status.
@@ -219,6 +220,7 @@ fn device_nodes_are_created_but_never_opened() {
         uid: 1234,
         gid: 1234,
         supp_gid: None,
+        umask: 0,
     };
     std::fs::set_permissions(fx.share(), std::fs::Permissions::from_mode(0o777)).unwrap();
     assert_eq!(

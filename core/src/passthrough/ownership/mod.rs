@@ -214,6 +214,7 @@ impl<H: Host> PassthroughFs<H> {
                 uid: uid.to_host(c.uid).ok_or(Errno::EPERM)?,
                 gid: gid.to_host(c.gid).ok_or(Errno::EPERM)?,
                 supp_gid: c.supp_gid.and_then(|g| gid.to_host(g)),
+                umask: 0,
             }),
             _ => Ok(c),
         }

@@ -52,6 +52,7 @@ pub fn root_creds() -> Creds {
         uid: 0,
         gid: 0,
         supp_gid: None,
+        umask: 0,
     }
 }
 

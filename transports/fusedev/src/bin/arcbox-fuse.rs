@@ -480,6 +480,8 @@ fn run(args: &Args, st: Settings) -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut hcfg = LinuxHostConfig {
         switch_creds: !own.is_xattr(),
+        // The serving threads are the daemon's own.
+        thread_umask: true,
         ..LinuxHostConfig::default()
     };
     st.watch.configure(&mut hcfg);

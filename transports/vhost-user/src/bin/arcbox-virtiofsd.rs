@@ -99,6 +99,8 @@ fn run(args: &Args) -> Result<(), Error> {
         file_handles: args.inode_file_handles != InodeFileHandles::Never,
         raise_nofile: false,
         switch_creds: !ownership.is_xattr(),
+        // The serving threads are the daemon's own.
+        thread_umask: true,
         ..LinuxHostConfig::default()
     };
     args.watch.configure(&mut host_cfg);
