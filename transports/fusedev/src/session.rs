@@ -19,7 +19,7 @@ use arcbox_fs::reply::OUT_HEADER_LEN;
 use arcbox_fs::{DispatcherConfig, FileSystem, FuseDispatcher, Instant, Outcome, SgListMut};
 use std::io::{self, IoSlice};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -122,6 +122,10 @@ pub(crate) struct Shared<F> {
     rings_registered: AtomicUsize,
     /// Queues prepared (0: no io_uring).
     ring_queues: usize,
+    /// Every ring queue serves: then `/dev/fuse` carries only FORGET,
+    /// BATCH_FORGET and INTERRUPT (fs/fuse/dev_uring.c), none of which
+    /// blocks, and one worker serves them.
+    rings_serving: AtomicBool,
 }
 
 impl<F> Shared<F> {
@@ -136,6 +140,7 @@ impl<F> Shared<F> {
         if let Ok(mut s) = self.ring_state.lock() {
             *s = IoUringState::Failed(why);
         }
+        self.rings_serving.store(false, Ordering::Release);
     }
 
     /// A queue registered its entries; with the last one the rings serve.
@@ -146,6 +151,7 @@ impl<F> Shared<F> {
             && n == self.ring_queues
         {
             *s = IoUringState::On { queues: n };
+            self.rings_serving.store(true, Ordering::Release);
         }
     }
 }
@@ -216,6 +222,7 @@ impl<F: FileSystem + Send + 'static> Session<F> {
             ring_state: Mutex::new(ring_state),
             rings_registered: AtomicUsize::new(0),
             ring_queues,
+            rings_serving: AtomicBool::new(false),
         });
         Ok(Session { shared, mount })
     }
@@ -533,11 +540,16 @@ fn serve<F: FileSystem + Send + 'static>(
         sh.idle.fetch_add(1, Ordering::AcqRel);
         let r = dev.read_request(&mut req);
         let was_idle = sh.idle.fetch_sub(1, Ordering::AcqRel);
-        if r.is_ok() && was_idle == 1 && sh.started.load(Ordering::Acquire) < sh.config.max_threads
+        if r.is_ok()
+            && was_idle == 1
+            && sh.started.load(Ordering::Acquire) < sh.config.max_threads
+            && !sh.rings_serving.load(Ordering::Acquire)
         {
             // This was the last idle worker: start another, so a request that
             // blocks (a lock wait) cannot starve the unlock or INTERRUPT that
             // would end it. Failing to start one only costs parallelism.
+            // Not while the rings serve: what is left here never blocks, and
+            // forgets that queue up behind one worker arrive batched.
             let _ = start_worker(sh);
         }
         let n = match r {
