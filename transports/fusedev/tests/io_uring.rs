@@ -384,3 +384,57 @@ fn off_or_disabled_falls_back_to_dev_fuse() {
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(fuse_mounts_under(&mnt).is_empty());
 }
+
+/// The daemon's `/dev/fuse` worker threads (named `fuse-worker-N`).
+fn dev_workers(pid: u32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|c| c.starts_with("fuse-worker"))
+        .count()
+}
+
+/// While the rings serve, `/dev/fuse` carries only FORGET, BATCH_FORGET and
+/// INTERRUPT, none of which blocks: a burst of forgets (3000 files' inodes
+/// dropped from the kernel's cache) leaves the `/dev/fuse` pool as it was,
+/// and the rings serve the requests.
+#[test]
+fn forgets_do_not_grow_the_dev_fuse_pool_while_the_rings_serve() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !usable("forgets_do_not_grow_the_dev_fuse_pool_while_the_rings_serve") {
+        return;
+    }
+    let _param = Param::set("Y").expect("set enable_uring");
+    let tmp = TempDir::new("uring-forget");
+    let src = tmp.sub("src");
+    let mnt = tmp.sub("mnt");
+    let child = start(&src, &mnt, &["--io-uring", "on", "--timeout", "86400"]);
+    // Requests before the rings are ready go through /dev/fuse: let a few
+    // through first, then count.
+    for i in 0..50 {
+        assert!(fs::metadata(mnt.join(format!("warm{i}"))).is_err());
+    }
+    let before = dev_workers(child.id());
+    for round in 0..3 {
+        let d = mnt.join(format!("d{round}"));
+        fs::create_dir(&d).unwrap();
+        for i in 0..1000 {
+            fs::write(d.join(format!("f{i}")), b"x").unwrap();
+        }
+        // Drop the kernel's dentries and inodes: a FORGET for each.
+        fs::write("/proc/sys/vm/drop_caches", "2").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1000);
+    }
+    let after = dev_workers(child.id());
+    let err = stop(child, &mnt);
+    assert!(
+        err.contains("FUSE_FORGET") || err.contains("FUSE_BATCH_FORGET"),
+        "no forgets reached the daemon:\n{err}"
+    );
+    assert!(ring_served(&err) > 3000, "the rings did not serve:\n{err}");
+    assert_eq!(
+        after, before,
+        "/dev/fuse workers grew from {before} to {after} while the rings served:\n{err}"
+    );
+}
