@@ -845,11 +845,14 @@ impl Host for LinuxHost {
     }
 
     fn fsyncdir(&self, dir: &Dir, datasync: bool) -> Result<()> {
-        if datasync {
-            rustix::fs::fdatasync(dir.fd()).wire()
-        } else {
-            rustix::fs::fsync(dir.fd()).wire()
-        }
+        dir.with_fd(|fd| {
+            if datasync {
+                rustix::fs::fdatasync(fd)
+            } else {
+                rustix::fs::fsync(fd)
+            }
+        })?
+        .wire()
     }
 
     fn fallocate(&self, file: &File, mode: FallocateMode, offset: u64, len: u64) -> Result<()> {
@@ -948,14 +951,14 @@ impl Host for LinuxHost {
     }
 
     fn opendir(&self, inode: &Inode) -> Result<Dir> {
-        if inode.file_type() != mode::S_IFDIR {
-            return Err(Errno::ENOTDIR);
+        let dir = inode.dir_opener().map(Dir::new).ok_or(Errno::ENOTDIR)?;
+        // Held by file handle: opened at the first READDIR or FSYNCDIR (see
+        // `Dir`). Else now, so that a directory the server may not read
+        // fails here, as opendir(3) would.
+        if !inode.has_file_handle() {
+            dir.with_fd(|_| ())?;
         }
-        let slot = self.shared.budget.acquire()?;
-        Ok(Dir::new(
-            inode.open_io(OFlags::RDONLY | OFlags::DIRECTORY).wire()?,
-            slot,
-        ))
+        Ok(dir)
     }
 
     fn readdir(

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How an inode is held.
+#[derive(Clone)]
 pub(crate) enum Repr {
     /// Its own `O_PATH` descriptor (filesystems without file handles, or
     /// objects seen before any directory of their mount).
@@ -151,13 +152,16 @@ impl Inode {
         if self.typ != mode::S_IFREG && self.typ != mode::S_IFDIR {
             return Err(io::Errno::ACCESS);
         }
-        let flags = flags | OFlags::CLOEXEC;
-        match &self.repr {
-            Repr::Handle { handle, mount } => self
-                .shared
-                .fd_call(|| sys::open_by_handle_at(mount, handle, flags)),
-            Repr::Fd(fd) => self.shared.reopen(fd.as_fd(), flags),
-        }
+        open_repr(&self.shared, &self.repr, flags)
+    }
+
+    /// What opens this directory later, without the inode: its handle and
+    /// mount, or its own descriptor (see [`DirOpener`]).
+    pub(crate) fn dir_opener(&self) -> Option<DirOpener> {
+        (self.typ == mode::S_IFDIR).then(|| DirOpener {
+            shared: self.shared.clone(),
+            repr: self.repr.clone(),
+        })
     }
 
     /// Watches this directory, or marks its watch as just used; watches it
@@ -190,6 +194,37 @@ impl Inode {
             // Another thread watched it first; drop our extra hold.
             w.release(token);
         }
+    }
+}
+
+/// Opens `repr` for I/O with host `flags` (`O_CLOEXEC` added).
+fn open_repr(shared: &Shared, repr: &Repr, flags: OFlags) -> io::Result<OwnedFd> {
+    let flags = flags | OFlags::CLOEXEC;
+    match repr {
+        Repr::Handle { handle, mount } => {
+            shared.fd_call(|| sys::open_by_handle_at(mount, handle, flags))
+        }
+        Repr::Fd(fd) => shared.reopen(fd.as_fd(), flags),
+    }
+}
+
+/// A directory's means of being opened for reading, kept by a directory
+/// stream until its first read: a clone of its handle and mount (no
+/// descriptor of its own), or of its own `O_PATH` descriptor.
+pub(crate) struct DirOpener {
+    shared: Arc<Shared>,
+    repr: Repr,
+}
+
+impl DirOpener {
+    /// Opens the directory (`O_RDONLY | O_DIRECTORY`).
+    pub(crate) fn open(&self) -> io::Result<OwnedFd> {
+        open_repr(&self.shared, &self.repr, OFlags::RDONLY | OFlags::DIRECTORY)
+    }
+
+    /// The share's state (for the descriptor budget).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 }
 
