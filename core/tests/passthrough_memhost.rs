@@ -914,7 +914,12 @@ fn listings_are_cached_only_where_the_transport_forwards_host_changes() {
         h.set_watcher(watcher);
         let mut cfg = PassthroughConfig::for_mode(cache, Duration::from_secs(1));
         cfg.host_changes_forwarded = forwarded;
-        let mut s = session_with(h, cfg);
+        // Without POSIX ACLs (which make the kernel check permissions and
+        // so skip OPENDIR where listings are cached): the OPENDIR reply's flags.
+        let mut s = Session::with_flags(
+            fuse::on_big_stack(move || PassthroughFs::new(h, cfg).unwrap()),
+            InitFlags::all() - InitFlags::INIT_RESERVED - InitFlags::POSIX_ACL,
+        );
         let d = s.mkdir(ROOT, b"d", 0o755).unwrap();
         let out = s.opendir_out(d.nodeid).unwrap();
         let flags = FopenFlags::from_bits_retain(out.open_flags);
@@ -1020,4 +1025,79 @@ fn guest_create_invalidates_negative_cache() {
     let (f, _) = s.create(ROOT, b"f", RW, REG | 0o644).unwrap();
     s.link(f.nodeid, a.nodeid, b"l").unwrap();
     assert!(s.lookup_found(a.nodeid, b"l").is_ok());
+}
+
+/// The names of a listing, `.` and `..` left out, sorted.
+fn names_of(v: &[fuse::DirEnt]) -> Vec<Vec<u8>> {
+    let mut n: Vec<_> = v
+        .iter()
+        .map(|e| e.name.clone())
+        .filter(|n| n != b"." && n != b"..")
+        .collect();
+    n.sort();
+    n
+}
+
+/// Where the kernel checks permissions itself and every listing is cached,
+/// OPENDIR answers ENOSYS (the kernel then opens directories without
+/// asking) and READDIR, READDIRPLUS and FSYNCDIR of handle 0 serve the
+/// node's directory: the same listing as through a handle; a file's node is
+/// ENOTDIR, an unknown handle EBADF, an unknown node an error.
+#[test]
+fn without_opendir_handle_zero_lists_the_node() {
+    let cfg = PassthroughConfig {
+        default_permissions: true,
+        ..PassthroughConfig::for_mode(CacheMode::Always, Duration::from_secs(1))
+    };
+    let mut s = session_with(MemHost::with_clock(clock), cfg);
+    let d = s.mkdir(ROOT, b"d", 0o755).unwrap().nodeid;
+    for name in [b"a".as_slice(), b"b", b"c"] {
+        s.create(d, name, RW, REG | 0o644).unwrap();
+    }
+    assert_eq!(s.opendir(d).err(), Some(Errno::ENOSYS));
+    let plain = s.readdir(d, 0, 0, 4096, false).unwrap();
+    assert_eq!(
+        names_of(&plain),
+        [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]
+    );
+    let plus = s.readdir(d, 0, 0, 4096, true).unwrap();
+    assert_eq!(names_of(&plus), names_of(&plain));
+    // Resuming from a cookie works without a stream kept between requests.
+    let first = plain.iter().find(|e| e.name == b"a").unwrap();
+    let rest = s.readdir(d, 0, first.off, 4096, false).unwrap();
+    assert!(rest.iter().all(|e| e.name != b"a") || plain.len() == rest.len());
+    s.fsyncdir(d, 0).unwrap();
+    let f = s.lookup_found(d, b"a").unwrap().nodeid;
+    assert_eq!(s.readdir(f, 0, 0, 4096, false).err(), Some(Errno::ENOTDIR));
+    assert_eq!(s.readdir(d, 77, 0, 4096, false).err(), Some(Errno::EBADF));
+    assert!(s.readdir(12345, 0, 0, 4096, true).is_err());
+}
+
+/// Without the kernel's own permission check (no `default_permissions`,
+/// no POSIX ACLs agreed), or where listings are not all cached, OPENDIR
+/// opens a handle as before and handle 0 is no handle.
+#[test]
+fn opendir_stays_where_the_server_must_see_opens() {
+    let no_acl = InitFlags::all() - InitFlags::INIT_RESERVED - InitFlags::POSIX_ACL;
+    let always = PassthroughConfig::for_mode(CacheMode::Always, Duration::from_secs(1));
+    let auto = PassthroughConfig {
+        default_permissions: true,
+        ..PassthroughConfig::for_mode(CacheMode::Auto, Duration::from_secs(1))
+    };
+    for (cfg, flags) in [
+        (always, no_acl),
+        (auto, InitFlags::all() - InitFlags::INIT_RESERVED),
+    ] {
+        let mut s = Session::with_flags(
+            fuse::on_big_stack(move || {
+                PassthroughFs::new(MemHost::with_clock(clock), cfg).unwrap()
+            }),
+            flags,
+        );
+        let fh = s.opendir(ROOT).unwrap();
+        assert_ne!(fh, 0);
+        assert!(s.readdir(ROOT, fh, 0, 4096, false).is_ok());
+        assert_eq!(s.readdir(ROOT, 0, 0, 4096, false).err(), Some(Errno::EBADF));
+        s.releasedir(ROOT, fh).unwrap();
+    }
 }

@@ -135,6 +135,19 @@ pub struct PassthroughConfig {
     /// directory listings (`FOPEN_CACHE_DIR`, see
     /// [`crate::passthrough::PassthroughFs::caches_listings`]). Default off.
     pub host_changes_forwarded: bool,
+    /// The guest kernel checks permissions itself: the mount has
+    /// `default_permissions` (as every virtio-fs mount does; an agreed
+    /// `FUSE_POSIX_ACL` implies it too). Then, where every directory is
+    /// opened with `FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE` anyway
+    /// ([`crate::passthrough::PassthroughFs::caches_listings`]), the first
+    /// OPENDIR is answered `ENOSYS`: the kernel sends no OPENDIR or
+    /// RELEASEDIR again and opens every directory with exactly those flags
+    /// and handle 0 (fs/fuse/file.c, `no_opendir`), and READDIR,
+    /// READDIRPLUS and FSYNCDIR of handle 0 open the directory for the
+    /// request. Two round trips fewer for each directory opened, where
+    /// the listing comes from the kernel's cache (`git status`). Default
+    /// off: without the kernel's check the server must see the opens.
+    pub default_permissions: bool,
 }
 
 impl PassthroughConfig {
@@ -164,6 +177,7 @@ impl PassthroughConfig {
             export_support: true,
             export_capacity: DEFAULT_EXPORT_CAPACITY,
             host_changes_forwarded: false,
+            default_permissions: false,
             generation: 1,
             guest_arch: GuestArch::NATIVE,
             ownership: Ownership::Host,

@@ -284,14 +284,6 @@ impl<H: Host> PassthroughFs<H> {
         Ok(h)
     }
 
-    fn dir_handle(&self, node: NodeId, fh: Fh) -> Result<Arc<Handle<H>>> {
-        let h = self.handle(fh)?;
-        if h.inode.nodeid != node || !matches!(h.kind, HandleKind::Dir(_)) {
-            return Err(Errno::EBADF);
-        }
-        Ok(h)
-    }
-
     /// Closes handle `fh` of `node` if it is of the right kind (`dir`):
     /// a RELEASE of a directory handle, a RELEASEDIR of a file handle, or
     /// either with another node's handle fails with `EBADF` and closes
@@ -496,6 +488,76 @@ impl<H: Host> PassthroughFs<H> {
             CacheMode::Auto => self.cfg.host_changes_forwarded,
             CacheMode::Never | CacheMode::Metadata => false,
         }
+    }
+
+    /// Whether the kernel is to open directories without OPENDIR (see
+    /// [`PassthroughConfig::default_permissions`]): it checks permissions
+    /// itself and every listing is cached.
+    fn no_opendir(&self) -> bool {
+        (self.cfg.default_permissions || self.agreed().contains(InitFlags::POSIX_ACL))
+            && self.caches_listings()
+    }
+
+    /// Runs `f` on the directory stream of a READDIR, READDIRPLUS or
+    /// FSYNCDIR of `node`: handle `fh`'s, or, where the kernel opens
+    /// directories without OPENDIR ([`Self::no_opendir`]) and sends handle
+    /// 0, one opened for this request (handles start at 1). `ENOTDIR` for
+    /// a file's handle, `EBADF` for another node's or an unknown one.
+    fn with_dir<T>(
+        &self,
+        node: NodeId,
+        fh: Fh,
+        f: impl FnOnce(&Arc<InodeData<H::Inode>>, &H::Dir) -> Result<T>,
+    ) -> Result<T> {
+        if fh == 0 && self.no_opendir() {
+            let d = self.inode(node)?;
+            // What OPENDIR would have done: a cached listing is dropped on
+            // host changes only if the directory is watched.
+            self.host.watch(&d.inode);
+            let dir = self.host.opendir(&d.inode)?;
+            return f(&d, &dir);
+        }
+        let h = self.handle(fh)?;
+        let HandleKind::Dir(dir) = &h.kind else {
+            return Err(Errno::ENOTDIR);
+        };
+        if h.inode.nodeid != node {
+            return Err(Errno::EBADF);
+        }
+        f(&h.inode, dir)
+    }
+
+    /// READDIRPLUS from cookie `offset` of `dir`, the stream of `parent`:
+    /// each entry looked up (`.` and `..`, and names that fail to look up,
+    /// as plain entries).
+    fn readdirplus_from(
+        &self,
+        parent: &Arc<InodeData<H::Inode>>,
+        dir: &H::Dir,
+        offset: u64,
+        out: &mut DirSink<'_>,
+    ) -> Result<()> {
+        self.host.readdir(dir, offset, &mut |e| {
+            if !out.fits(e.name.len()) {
+                return false;
+            }
+            let name = match Name::new(e.name) {
+                Ok(n) => n,
+                // `.`, `..`: no lookup, nodeid 0.
+                Err(_) => return matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true)),
+            };
+            match self.lookup_entry(&parent.inode, name) {
+                Ok(entry) => {
+                    if matches!(out.add_plus(&entry, e.next, e.typ, e.name), Ok(true)) {
+                        true
+                    } else {
+                        drop(self.forget_node(entry.nodeid, 1));
+                        false
+                    }
+                }
+                Err(_) => matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true)),
+            }
+        })
     }
 
     /// Linux open flags for the host: creation bits dropped; with the
@@ -1187,6 +1249,11 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
 
     fn opendir(&self, _ctx: &Context, node: NodeId, _args: &OpenArgs) -> Result<Opened> {
         let d = self.inode(node)?;
+        if self.no_opendir() {
+            // The kernel takes this as a successful open and opens every
+            // directory from now on without asking (see `with_dir`).
+            return Err(Errno::ENOSYS);
+        }
         // A listing the kernel caches (FOPEN_CACHE_DIR) is dropped on host
         // changes only if the directory is watched.
         if self.caches_listings() {
@@ -1213,15 +1280,10 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         offset: u64,
         out: &mut DirSink<'_>,
     ) -> Result<()> {
-        let h = self.handle(fh)?;
-        let HandleKind::Dir(dir) = &h.kind else {
-            return Err(Errno::ENOTDIR);
-        };
-        if h.inode.nodeid != node {
-            return Err(Errno::EBADF);
-        }
-        self.host.readdir(dir, offset, &mut |e| {
-            matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true))
+        self.with_dir(node, fh, |_, dir| {
+            self.host.readdir(dir, offset, &mut |e| {
+                matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true))
+            })
         })
     }
 
@@ -1233,34 +1295,8 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
         offset: u64,
         out: &mut DirSink<'_>,
     ) -> Result<()> {
-        let h = self.handle(fh)?;
-        let HandleKind::Dir(dir) = &h.kind else {
-            return Err(Errno::ENOTDIR);
-        };
-        if h.inode.nodeid != node {
-            return Err(Errno::EBADF);
-        }
-        let parent = &h.inode;
-        self.host.readdir(dir, offset, &mut |e| {
-            if !out.fits(e.name.len()) {
-                return false;
-            }
-            let name = match Name::new(e.name) {
-                Ok(n) => n,
-                // `.`, `..`: no lookup, nodeid 0.
-                Err(_) => return matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true)),
-            };
-            match self.lookup_entry(&parent.inode, name) {
-                Ok(entry) => {
-                    if matches!(out.add_plus(&entry, e.next, e.typ, e.name), Ok(true)) {
-                        true
-                    } else {
-                        drop(self.forget_node(entry.nodeid, 1));
-                        false
-                    }
-                }
-                Err(_) => matches!(out.add(e.ino, e.next, e.typ, e.name), Ok(true)),
-            }
+        self.with_dir(node, fh, |parent, dir| {
+            self.readdirplus_from(parent, dir, offset, out)
         })
     }
 
@@ -1270,11 +1306,7 @@ impl<H: Host> FileSystem for PassthroughFs<H> {
     }
 
     fn fsyncdir(&self, _ctx: &Context, node: NodeId, fh: Fh, datasync: bool) -> Result<()> {
-        let h = self.dir_handle(node, fh)?;
-        let HandleKind::Dir(dir) = &h.kind else {
-            return Err(Errno::ENOTDIR);
-        };
-        self.host.fsyncdir(dir, datasync)
+        self.with_dir(node, fh, |_, dir| self.host.fsyncdir(dir, datasync))
     }
 
     fn getlk(&self, _ctx: &Context, node: NodeId, lk: &LkIn) -> Result<FileLock> {

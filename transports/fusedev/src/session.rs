@@ -33,7 +33,9 @@ pub struct SessionConfig {
     pub threads: usize,
     /// Most worker threads: when every worker is busy (a lock wait, a slow
     /// host call) another one is started, up to this many, so that unlock
-    /// and INTERRUPT requests are always read.
+    /// and INTERRUPT requests are always read. None is added while the
+    /// io_uring queues serve: `/dev/fuse` then carries only forgets and
+    /// interrupts.
     pub max_threads: usize,
     /// Limits and capabilities offered at INIT (`max_write` sizes the
     /// request buffers).

@@ -9,8 +9,10 @@
 //! listing) or, with no watcher, once the directory's attributes expire
 //! (the kernel compares the refreshed mtime, `FUSE_AUTO_INVAL_DATA`); and
 //! the guest's own changes show at once. Without forwarding (the virtio
-//! transport) `cache=auto` caches no listing. Needs root and /dev/fuse;
-//! skips loudly without.
+//! transport) `cache=auto` caches no listing. With `default_permissions`
+//! and cached listings the kernel opens directories without OPENDIR (one
+//! answered ENOSYS) and RELEASEDIR. Needs root and /dev/fuse; skips loudly
+//! without.
 
 mod common;
 
@@ -94,10 +96,17 @@ fn run(cache: CacheMode, forwarded: bool, watch: Watch) {
     };
     let mut pcfg = PassthroughConfig::for_mode(cache, timeout);
     pcfg.host_changes_forwarded = forwarded;
+    // The mount below has default_permissions: where listings are cached
+    // the kernel then opens directories without OPENDIR / RELEASEDIR.
+    pcfg.default_permissions = true;
     let fs = PassthroughFs::new(host, pcfg).expect("passthrough");
     let cached = cache == CacheMode::Always || forwarded;
     assert_eq!(fs.caches_listings(), cached);
-    let running = Session::mount(fs, &mnt, &MountOptions::default(), SessionConfig::default())
+    let mopts = MountOptions {
+        default_permissions: true,
+        ..MountOptions::default()
+    };
+    let running = Session::mount(fs, &mnt, &mopts, SessionConfig::default())
         .expect("mount")
         .spawn()
         .expect("spawn");
@@ -144,6 +153,23 @@ fn run(cache: CacheMode, forwarded: bool, watch: Watch) {
         "{cache:?}: host unlink not listed through the mount within {BOUND:?}: {:?}",
         names(&d)
     );
+    // Cached: one OPENDIR, answered ENOSYS, and never a RELEASEDIR (the
+    // kernel's no_opendir); else one OPENDIR and RELEASEDIR per listing.
+    let st = running.dispatcher().stats();
+    let (opendirs, releasedirs) = (
+        st.op(Opcode::OPENDIR as u32),
+        st.op(Opcode::RELEASEDIR as u32).count,
+    );
+    if cached {
+        assert_eq!(
+            (opendirs.count, opendirs.errors, releasedirs),
+            (1, 1, 0),
+            "{cache:?}"
+        );
+    } else {
+        assert!(opendirs.count > 1 && opendirs.errors == 0, "{cache:?}");
+        assert!(releasedirs > 1, "{cache:?}");
+    }
     let stopper = running.stopper();
     stopper.unmount().expect("unmount");
     running.join().expect("join");

@@ -241,6 +241,9 @@ fn settings(args: &Args) -> Result<Settings, String> {
     // The mount forwards the watcher's host changes (see `run`), so
     // `--cache auto` may let the kernel cache listings.
     pcfg.host_changes_forwarded = true;
+    // With the kernel checking permissions, cached listings need no
+    // OPENDIR / RELEASEDIR round trips (an agreed POSIX_ACL implies it).
+    pcfg.default_permissions = mount.default_permissions;
     let tu: Vec<&str> = args.translate_uid.iter().map(String::as_str).collect();
     let tg: Vec<&str> = args.translate_gid.iter().map(String::as_str).collect();
     // SAFETY: geteuid has no preconditions and cannot fail.
