@@ -264,8 +264,9 @@ pub trait Host: Send + Sync {
     fn open(&self, inode: &Self::Inode, flags: OpenFlags) -> Result<Self::File>;
 
     /// Creates and opens regular file `name` (`mode`: permission bits, less
-    /// [`Creds::umask`] as [`Host::applies_umask`] describes), owned by `creds`. `O_EXCL` in `flags` makes an existing name
-    /// `EEXIST`; otherwise an existing regular file is opened.
+    /// [`Creds::umask`] as [`Host::applies_umask`] describes), owned by
+    /// `creds`. `O_EXCL` in `flags` makes an existing name `EEXIST`;
+    /// otherwise an existing regular file is opened.
     fn create(
         &self,
         parent: &Self::Inode,
