@@ -112,6 +112,14 @@ struct XattrArgs {
     flags: u32,
 }
 
+/// A size-returning call's result: the errno below 0, else the size.
+fn size_result(r: libc::c_long) -> io::Result<usize> {
+    if r < 0 {
+        return Err(last_errno());
+    }
+    usize::try_from(r).map_err(|_| io::Errno::OVERFLOW)
+}
+
 /// `name` with a terminating NUL in `buf`: `ERANGE` past `XATTR_NAME_MAX`
 /// (255, as the kernel answers), `EINVAL` for an embedded NUL.
 fn xattr_name<'b>(name: &[u8], buf: &'b mut [u8; 256]) -> io::Result<&'b CStr> {
@@ -163,10 +171,7 @@ pub(crate) fn getxattrat<Fd: AsFd>(
             std::mem::size_of::<XattrArgs>(),
         )
     };
-    if r < 0 {
-        return Err(last_errno());
-    }
-    usize::try_from(r).map_err(|_| io::Errno::OVERFLOW)
+    size_result(r)
 }
 
 /// `listxattrat(dirfd, path, 0, buf, len)`: the attribute names of the file
@@ -192,10 +197,7 @@ pub(crate) fn listxattrat<Fd: AsFd>(dirfd: Fd, path: &CStr, buf: &mut [u8]) -> i
             buf.len(),
         )
     };
-    if r < 0 {
-        return Err(last_errno());
-    }
-    usize::try_from(r).map_err(|_| io::Errno::OVERFLOW)
+    size_result(r)
 }
 
 /// Largest file handle the kernel produces (`MAX_HANDLE_SZ`).
