@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use arcbox_fs::abi::*;
-use arcbox_fs::passthrough::{PassthroughConfig, PassthroughFs};
+use arcbox_fs::passthrough::{CacheMode, PassthroughConfig, PassthroughFs};
 use arcbox_fs::{Errno, Instant};
 use arcbox_fs_linux::{LinuxHost, LinuxHostConfig};
 use arcbox_fs_tests::fuse::{Session, on_big_stack};
@@ -769,4 +769,47 @@ fn dont_mask_applies_the_umask_or_the_parents_default_acl() {
         assert_eq!(e.attr.mode & 0o7777, 0o666, "thread_umask {thread_umask}");
         fx.assert_outside_untouched();
     }
+}
+
+/// Without OPENDIR (the kernel checks permissions, every listing cached),
+/// a listing read in many small READDIRs of handle 0 opens the directory
+/// once: the stream stays for the next READDIR of the same node (one
+/// descriptor of the guest's budget), and each READDIR resumes at its
+/// cookie; another directory's READDIR takes the stream's place.
+#[test]
+fn a_listing_without_opendir_opens_the_directory_once() {
+    let fx = Fixture::new();
+    for d in ["d", "e"] {
+        fs::create_dir(fx.path(d)).unwrap();
+    }
+    for i in 0..200 {
+        fs::write(fx.path(&format!("d/file-with-a-longish-name-{i:03}")), b"").unwrap();
+    }
+    let cfg = PassthroughConfig {
+        default_permissions: true,
+        ..PassthroughConfig::for_mode(CacheMode::Always, std::time::Duration::from_secs(1))
+    };
+    let mut s = fx.session_with(LinuxHostConfig::default(), cfg);
+    let d = s.lookup_found(ROOT, b"d").unwrap().nodeid;
+    let e = s.lookup_found(ROOT, b"e").unwrap().nodeid;
+    assert_eq!(s.opendir(d).err(), Some(Errno::ENOSYS));
+    let used = |s: &S| s.fs().host().guest_fds().0;
+    let mut names = Vec::new();
+    let mut off = 0;
+    let mut reads = 0;
+    loop {
+        let chunk = s.readdir(d, 0, off, 512, false).unwrap();
+        let Some(last) = chunk.last() else { break };
+        off = last.off;
+        reads += 1;
+        names.extend(chunk.into_iter().map(|e| e.name));
+        assert_eq!(used(&s), 1, "one stream, kept between READDIRs");
+    }
+    assert!(reads > 10, "{reads} READDIRs");
+    names.retain(|n| n != b"." && n != b"..");
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 200, "every name once");
+    s.readdir(e, 0, 0, 4096, true).unwrap();
+    assert_eq!(used(&s), 1, "the other directory's stream replaced it");
 }

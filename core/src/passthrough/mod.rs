@@ -137,6 +137,11 @@ pub struct PassthroughFs<H: Host> {
     /// SETLKW requests waiting for a lock.
     lock_waits: lockwait::LockWaits,
     last_drain: Mutex<Instant>,
+    /// Without OPENDIR ([`Self::no_opendir`]): the last directory stream a
+    /// READDIR opened, reused by the next READDIR of the same node (one
+    /// listing takes many), so that a listing is one open, not one per
+    /// request.
+    last_dir: Mutex<Option<(Arc<InodeData<H::Inode>>, Arc<H::Dir>)>>,
     /// The DAX window, when the embedder gave one ([`Self::with_dax`]).
     dax: Option<DaxWindow<H::File>>,
     /// Nodes whose set-id bits were cleared behind the kernel's cache.
@@ -170,6 +175,7 @@ impl<H: Host> PassthroughFs<H> {
             pending_writes: AtomicU32::new(0),
             lock_waits: lockwait::LockWaits::new(),
             last_drain: Mutex::new(Instant::ZERO),
+            last_dir: Mutex::new(None),
             dax: None,
             stale: killpriv::StaleAttrs::new(),
             kp: None,
@@ -514,7 +520,25 @@ impl<H: Host> PassthroughFs<H> {
             // What OPENDIR would have done: a cached listing is dropped on
             // host changes only if the directory is watched.
             self.host.watch(&d.inode);
-            let dir = self.host.opendir(&d.inode)?;
+            let kept = self
+                .last_dir
+                .lock()
+                .as_ref()
+                .filter(|(n, _)| Arc::ptr_eq(n, &d))
+                .map(|(_, dir)| Arc::clone(dir));
+            let dir = match kept {
+                Some(dir) => dir,
+                None => {
+                    let dir = Arc::new(self.host.opendir(&d.inode)?);
+                    let old = self
+                        .last_dir
+                        .lock()
+                        .replace((Arc::clone(&d), Arc::clone(&dir)));
+                    // Closed (if no READDIR still uses it) outside the lock.
+                    drop(old);
+                    dir
+                }
+            };
             return f(&d, &dir);
         }
         let h = self.handle(fh)?;

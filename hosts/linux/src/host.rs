@@ -349,12 +349,29 @@ impl LinuxHost {
     /// Whether directory `dir` has a default ACL (a non-empty
     /// `system.posix_acl_default`).
     fn has_default_acl(&self, dir: BorrowedFd<'_>) -> bool {
-        const NAME: &[u8] = b"system.posix_acl_default";
-        let path = ProcFdPath::new(dir);
-        let at = || sys::getxattrat(&self.shared.proc_fd_dir, path.name(), NAME, &mut []);
-        proc::xattr_at(at)
-            .unwrap_or_else(|| rustix::fs::getxattr_query(path.path(), NAME))
+        self.getxattr_fd(dir, b"system.posix_acl_default", &mut [])
             .is_ok_and(|n| n > 0)
+    }
+
+    /// Extended attribute `name` of the inode `fd` (any kind, `O_PATH`
+    /// too) refers to, or its size for an empty `buf`: `getxattrat` at its
+    /// `/proc/self/fd` name, else getxattr(2) on the path.
+    fn getxattr_fd(
+        &self,
+        fd: BorrowedFd<'_>,
+        name: &[u8],
+        buf: &mut [u8],
+    ) -> rustix::io::Result<usize> {
+        let path = ProcFdPath::new(fd);
+        let at = || sys::getxattrat(&self.shared.proc_fd_dir, path.name(), name, &mut *buf);
+        if let Some(r) = proc::xattr_at(at) {
+            return r;
+        }
+        // rustix never passes a zero-length buffer to the kernel: ask for the size explicitly.
+        if buf.is_empty() {
+            return rustix::fs::getxattr_query(path.path(), name);
+        }
+        rustix::fs::getxattr(path.path(), name, buf)
     }
 
     /// The inode and status of a new object `fd` refers to (any open mode).
@@ -914,16 +931,7 @@ impl Host for LinuxHost {
 
     fn getxattr(&self, inode: &Inode, name: &[u8], buf: &mut [u8]) -> Result<usize> {
         let fd = inode.path_fd().wire()?;
-        let path = ProcFdPath::new(fd.as_fd());
-        let at = || sys::getxattrat(&self.shared.proc_fd_dir, path.name(), name, &mut *buf);
-        if let Some(r) = proc::xattr_at(at) {
-            return r.wire();
-        }
-        // rustix never passes a zero-length buffer to the kernel: ask for the size explicitly.
-        if buf.is_empty() {
-            return rustix::fs::getxattr_query(path.path(), name).wire();
-        }
-        rustix::fs::getxattr(path.path(), name, buf).wire()
+        self.getxattr_fd(fd.as_fd(), name, buf).wire()
     }
 
     fn listxattr(&self, inode: &Inode, buf: &mut [u8]) -> Result<usize> {
