@@ -172,10 +172,13 @@ mod tests {
             (n, err)
         });
         // Keep signalling until the reader has returned (a signal sent before
-        // it blocked is lost by design).
+        // it blocked is lost by design), paced: a real-time signal queues
+        // per send, and sending as fast as possible filled the user's
+        // queue (RLIMIT_SIGPENDING) so that the reader did nothing but run
+        // handlers for minutes on a loaded machine.
         while !t.is_finished() {
             f.interrupt(9);
-            std::thread::yield_now();
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
         let (n, err) = t.join().unwrap();
         assert_eq!((n, err), (-1, Some(libc::EINTR)));
